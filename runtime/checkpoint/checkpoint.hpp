@@ -30,7 +30,8 @@ struct TensorInfo {
   std::int64_t numel() const;
 };
 
-// Half-open index ranges of a 1-D or 2-D tensor. An empty range means "all of that dimension".
+// Half-open index ranges of a 1-D or 2-D tensor; an end of -1 means "to the end of that
+// dimension", so the default slice is the whole tensor. Other ranks are read whole only.
 struct TensorSlice {
   std::int64_t row_begin = 0, row_end = -1;  // dimension 0
   std::int64_t col_begin = 0, col_end = -1;  // dimension 1 (2-D tensors only)
