@@ -1,0 +1,81 @@
+#pragma once
+// What the transformer asks of a device: memory for weights and activations, and the operations
+// of a Llama-family forward step. The transformer is written once against this interface; the CPU
+// backend runs it with OpenBLAS in f32, the CUDA backend on a GPU.
+//
+// Attention tensors use one layout: a step's `qkv` holds one row per token with the rank's query
+// heads, then its key heads, then its value heads (each head_dim values), as the fused q/k/v
+// projection produces them.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/backend/tensor.hpp"
+#include "runtime/checkpoint/checkpoint.hpp"
+#include "runtime/kv/forward_batch.hpp"
+#include "runtime/kv/kv_cache.hpp"
+
+namespace tessera::runtime {
+
+// The attention heads one rank computes.
+struct AttentionShape {
+  std::int64_t heads = 0;
+  std::int64_t kv_heads = 0;
+  std::int64_t head_dim = 0;
+
+  std::int64_t q_width() const { return heads * head_dim; }
+  std::int64_t kv_width() const { return kv_heads * head_dim; }
+  std::int64_t qkv_width() const { return q_width() + 2 * kv_width(); }
+};
+
+// One checkpoint tensor (or a slice of it) to be stacked into a weight along dimension 0.
+struct WeightPiece {
+  std::string name;
+  TensorSlice slice;
+  std::int64_t rows = 0;  // rows this piece contributes
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+
+  // An activation tensor in the backend's compute type.
+  virtual Tensor allocate(std::vector<std::int64_t> shape) = 0;
+  // A weight made of checkpoint pieces stacked along dimension 0; `shape` is the result's shape
+  // (its rows equal the pieces' rows added up; the caller has checked the checkpoint's shapes).
+  virtual Tensor load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
+                             std::vector<std::int64_t> shape) = 0;
+  // A small table computed on the host (such as rotary frequencies).
+  virtual Tensor upload(std::span<const float> values, std::vector<std::int64_t> shape) = 0;
+  virtual void to_host(const Tensor& x, std::span<float> out) = 0;
+
+  virtual void embedding(const Tensor& table, std::span<const std::int32_t> ids, Tensor& out) = 0;
+  virtual void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
+  // residual += x; out = rms_norm(residual).
+  virtual void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
+                            Tensor& out) = 0;
+  // out = x · weightᵀ (+ bias).
+  virtual void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) = 0;
+  // RMSNorm over every query head and every key head of qkv, in place (Qwen3).
+  virtual void qk_norm(Tensor& qkv, const AttentionShape& shape, const Tensor& q_weight,
+                       const Tensor& k_weight, float eps) = 0;
+  // Rotary embedding of the query and key heads of qkv, in place.
+  virtual void rope(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
+                    std::span<const std::int32_t> positions) = 0;
+  // Stores the step's keys and values in the cache, then computes causal attention of every
+  // sequence's new tokens into out [tokens, heads * head_dim]. window 0: full attention.
+  virtual void attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
+                         std::int64_t block_size, const ForwardBatch& batch, std::int64_t window,
+                         Tensor& out) = 0;
+  // out = silu(gate) * up, where each row of gate_up is the gate projection then the up one.
+  virtual void silu_mul(const Tensor& gate_up, Tensor& out) = 0;
+  virtual void add(Tensor& acc, const Tensor& x) = 0;
+  // out[i] = x[rows[i]].
+  virtual void gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) = 0;
+  virtual std::vector<std::int32_t> argmax_rows(const Tensor& logits) = 0;
+};
+
+}  // namespace tessera::runtime

@@ -1,0 +1,135 @@
+#include "runtime/backend/cpu_backend.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/activation.hpp"
+#include "kernels/cpu/attention.hpp"
+#include "kernels/cpu/embedding.hpp"
+#include "kernels/cpu/matmul.hpp"
+#include "kernels/cpu/norm.hpp"
+#include "kernels/cpu/rope.hpp"
+#include "kernels/cpu/sampling.hpp"
+#include "runtime/core/error.hpp"
+
+namespace tessera::runtime {
+namespace cpu = kernels::cpu;
+
+Tensor CpuBackend::allocate(std::vector<std::int64_t> shape) {
+  return Tensor::host_f32(std::move(shape));
+}
+
+Tensor CpuBackend::load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
+                               std::vector<std::int64_t> shape) {
+  Tensor weight = Tensor::host_f32(std::move(shape));
+  const std::int64_t row_width = weight.shape().size() == 1 ? 1 : weight.cols();
+  float* cursor = weight.data<float>();
+  for (const WeightPiece& piece : pieces) {
+    const std::int64_t count = piece.rows * row_width;
+    checkpoint.read_f32(piece.name, std::span<float>(cursor, static_cast<std::size_t>(count)),
+                        piece.slice);
+    cursor += count;
+  }
+  if (cursor != weight.data<float>() + weight.numel()) {
+    throw Error(ErrorCategory::internal, "weight pieces do not fill the weight's shape");
+  }
+  return weight;
+}
+
+Tensor CpuBackend::upload(std::span<const float> values, std::vector<std::int64_t> shape) {
+  Tensor t = Tensor::host_f32(std::move(shape));
+  std::memcpy(t.data<float>(), values.data(), values.size_bytes());
+  return t;
+}
+
+void CpuBackend::to_host(const Tensor& x, std::span<float> out) {
+  std::memcpy(out.data(), x.data<float>(), static_cast<std::size_t>(x.numel()) * sizeof(float));
+}
+
+void CpuBackend::embedding(const Tensor& table, std::span<const std::int32_t> ids, Tensor& out) {
+  cpu::embedding_lookup(table.data<float>(), table.cols(), ids.data(),
+                        static_cast<std::int64_t>(ids.size()), out.data<float>());
+}
+
+void CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  cpu::rms_norm(x.data<float>(), x.rows(), x.cols(), x.cols(), weight.data<float>(), eps,
+                out.data<float>(), out.cols());
+}
+
+void CpuBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
+                              Tensor& out) {
+  cpu::add_rms_norm(residual.data<float>(), x.data<float>(), x.rows(), x.cols(),
+                    weight.data<float>(), eps, out.data<float>());
+}
+
+void CpuBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
+  cpu::linear(x.data<float>(), x.rows(), x.cols(), weight.data<float>(), weight.dim(0),
+              bias ? bias->data<float>() : nullptr, out.data<float>());
+}
+
+void CpuBackend::qk_norm(Tensor& qkv, const AttentionShape& shape, const Tensor& q_weight,
+                         const Tensor& k_weight, float eps) {
+  const std::int64_t stride = qkv.cols();
+  for (std::int64_t t = 0; t < qkv.rows(); ++t) {
+    float* q = qkv.data<float>() + t * stride;
+    float* k = q + shape.q_width();
+    cpu::rms_norm(q, shape.heads, shape.head_dim, shape.head_dim, q_weight.data<float>(), eps, q,
+                  shape.head_dim);
+    cpu::rms_norm(k, shape.kv_heads, shape.head_dim, shape.head_dim, k_weight.data<float>(), eps,
+                  k, shape.head_dim);
+  }
+}
+
+void CpuBackend::rope(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
+                      std::span<const std::int32_t> positions) {
+  const auto tokens = static_cast<std::int64_t>(positions.size());
+  float* q = qkv.data<float>();
+  // Query heads and key heads sit side by side in each row: rotate them as one run of heads.
+  cpu::rope_rotate_half(q, tokens, qkv.cols(), shape.heads + shape.kv_heads, shape.head_dim,
+                        positions.data(), inv_freq.data<float>());
+}
+
+void CpuBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
+                           std::int64_t block_size, const ForwardBatch& batch,
+                           std::int64_t window, Tensor& out) {
+  const cpu::PagedKvLayer paged{kv.k.data<float>(), kv.v.data<float>(), block_size,
+                                shape.kv_heads, shape.head_dim};
+  const std::int64_t stride = qkv.cols();
+  const float* base = qkv.data<float>();
+  cpu::store_kv(base + shape.q_width(), base + shape.q_width() + shape.kv_width(),
+                qkv.rows(), stride, batch.slots.data(), paged);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+  for (const SequenceInBatch& seq : batch.sequences) {
+    cpu::paged_attention(base + seq.first_token * stride, seq.token_count, stride,
+                         batch.positions.data() + seq.first_token, shape.heads, paged,
+                         seq.block_table.data(), window, scale,
+                         out.data<float>() + seq.first_token * out.cols(), out.cols());
+  }
+}
+
+void CpuBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
+  cpu::silu_mul(gate_up.data<float>(), gate_up.rows(), out.cols(), out.data<float>());
+}
+
+void CpuBackend::add(Tensor& acc, const Tensor& x) {
+  cpu::add_inplace(acc.data<float>(), x.data<float>(), x.numel());
+}
+
+void CpuBackend::gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) {
+  const std::size_t row_bytes = static_cast<std::size_t>(x.cols()) * sizeof(float);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::memcpy(out.data<float>() + static_cast<std::int64_t>(i) * x.cols(),
+                x.data<float>() + rows[i] * x.cols(), row_bytes);
+  }
+}
+
+std::vector<std::int32_t> CpuBackend::argmax_rows(const Tensor& logits) {
+  std::vector<std::int32_t> out(static_cast<std::size_t>(logits.rows()));
+  for (std::int64_t r = 0; r < logits.rows(); ++r) {
+    out[static_cast<std::size_t>(r)] = static_cast<std::int32_t>(
+        cpu::argmax(logits.data<float>() + r * logits.cols(), logits.cols()));
+  }
+  return out;
+}
+
+}  // namespace tessera::runtime

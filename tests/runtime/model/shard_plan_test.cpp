@@ -1,0 +1,79 @@
+#include <gtest/gtest.h>
+
+#include "runtime/core/error.hpp"
+#include "runtime/model/shard_plan.hpp"
+
+namespace tessera::runtime {
+namespace {
+
+ModelConfig config_with(std::int64_t heads, std::int64_t kv_heads) {
+  ModelConfig c;
+  c.num_attention_heads = heads;
+  c.num_key_value_heads = kv_heads;
+  c.hidden_size = heads * 16;
+  c.head_dim = 16;
+  c.intermediate_size = 256;
+  c.vocab_size = 1024;
+  return c;
+}
+
+std::string error_of(const ModelConfig& c, int world) {
+  try {
+    ShardPlan::make(c, 0, world);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::invalid_argument);
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ShardPlan, SplitsHeadsFeaturesAndVocabulary) {
+  const auto plan = ShardPlan::make(config_with(8, 4), 1, 2);
+  EXPECT_EQ(plan.heads, 4);
+  EXPECT_EQ(plan.head_begin, 4);
+  EXPECT_EQ(plan.kv_heads, 2);
+  EXPECT_EQ(plan.kv_head_begin, 2);
+  EXPECT_FALSE(plan.kv_replicated);
+  EXPECT_EQ(plan.intermediate, 128);
+  EXPECT_EQ(plan.intermediate_begin, 128);
+  EXPECT_EQ(plan.vocab, 512);
+  EXPECT_EQ(plan.vocab_begin, 512);
+}
+
+TEST(ShardPlan, ReplicatesKvHeadsWhenRanksOutnumberThem) {
+  // 8 query heads in 2 groups over 4 ranks: ranks 0-1 use kv head 0, ranks 2-3 kv head 1.
+  for (int rank = 0; rank < 4; ++rank) {
+    const auto plan = ShardPlan::make(config_with(8, 2), rank, 4);
+    EXPECT_TRUE(plan.kv_replicated);
+    EXPECT_EQ(plan.kv_heads, 1);
+    EXPECT_EQ(plan.kv_head_begin, rank / 2);
+    // Every query head of the rank must belong to that kv head's group of 4.
+    EXPECT_EQ(plan.head_begin / 4, plan.kv_head_begin);
+    EXPECT_EQ((plan.head_begin + plan.heads - 1) / 4, plan.kv_head_begin);
+  }
+}
+
+TEST(ShardPlan, NamesTheNumbersThatDoNotDivide) {
+  const std::string heads = error_of(config_with(6, 2), 4);
+  EXPECT_NE(heads.find("6 query heads"), std::string::npos) << heads;
+  EXPECT_NE(heads.find("4 tensor-parallel ranks"), std::string::npos) << heads;
+
+  const std::string kv = error_of(config_with(12, 3), 2);
+  EXPECT_NE(kv.find("3 key/value heads"), std::string::npos) << kv;
+
+  auto odd_vocab = config_with(8, 8);
+  odd_vocab.vocab_size = 1001;
+  EXPECT_NE(error_of(odd_vocab, 2).find("1001 vocabulary"), std::string::npos);
+
+  auto odd_ffn = config_with(8, 8);
+  odd_ffn.intermediate_size = 100;
+  EXPECT_NE(error_of(odd_ffn, 8).find("100 MLP features"), std::string::npos);
+}
+
+TEST(ShardPlan, RejectsARankOutsideTheGroup) {
+  EXPECT_THROW(ShardPlan::make(config_with(8, 8), 2, 2), Error);
+  EXPECT_THROW(ShardPlan::make(config_with(8, 8), 0, 0), Error);
+}
+
+}  // namespace
+}  // namespace tessera::runtime
