@@ -17,6 +17,8 @@ class Communicator {
   // Column blocks to rank 0: `local` is [rows, cols]; on rank 0, `full` [rows, cols * size()]
   // receives rank r's block in columns r*cols … (r+1)*cols. Other ranks' `full` is untouched.
   virtual void gather_columns(const Tensor& local, Tensor& full) = 0;
+  // Rank `root`'s x is copied into every rank's x (same shape everywhere).
+  virtual void broadcast(Tensor& x, int root) = 0;
   virtual void barrier() = 0;
 };
 
@@ -27,6 +29,7 @@ class SingleRankCommunicator final : public Communicator {
   int size() const override { return 1; }
   void all_reduce_sum(Tensor&) override {}
   void gather_columns(const Tensor& local, Tensor& full) override;
+  void broadcast(Tensor&, int) override {}
   void barrier() override {}
 };
 

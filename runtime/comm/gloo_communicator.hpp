@@ -1,0 +1,45 @@
+#pragma once
+// Collectives among CPU ranks through Gloo over TCP: threads of one process (rendezvous through an
+// in-memory store) or processes on several hosts (through a store that the head serves).
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "runtime/comm/communicator.hpp"
+
+namespace gloo::rendezvous {
+class Store;
+}
+
+namespace tessera::runtime {
+
+struct GlooOptions {
+  std::string interface_address = "127.0.0.1";  // address this rank's TCP endpoints bind to
+  std::chrono::milliseconds timeout{30000};      // every collective and the rendezvous
+  std::string prefix = "tessera";                // namespaces one group's keys in the store
+};
+
+// A store for ranks that are threads of this process.
+std::shared_ptr<gloo::rendezvous::Store> make_in_process_store();
+
+class GlooCommunicator final : public Communicator {
+ public:
+  // Joins the group as `rank` of `size`; every rank must call this concurrently (it blocks until
+  // all have joined or the timeout passes, then throws Error naming the missing ranks' count).
+  GlooCommunicator(std::shared_ptr<gloo::rendezvous::Store> store, int rank, int size,
+                   const GlooOptions& options = {});
+  ~GlooCommunicator() override;
+
+  int rank() const override;
+  int size() const override;
+  void all_reduce_sum(Tensor& x) override;
+  void gather_columns(const Tensor& local, Tensor& full) override;
+  void broadcast(Tensor& x, int root) override;
+  void barrier() override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace tessera::runtime
