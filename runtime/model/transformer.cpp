@@ -99,6 +99,19 @@ Transformer::Layer Transformer::load_layer(const Checkpoint& checkpoint, std::in
   return layer;
 }
 
+std::int64_t Transformer::parameter_count() const {
+  auto count = [](const Tensor& t) { return t.defined() ? t.numel() : std::int64_t{0}; };
+  std::int64_t total = count(embed_tokens_) + count(final_norm_) + count(lm_head_);
+  for (const Layer& l : layers_) {
+    for (const Tensor* t : {&l.input_norm, &l.post_attention_norm, &l.qkv, &l.qkv_bias, &l.q_norm,
+                            &l.k_norm, &l.o, &l.o_bias, &l.gate_up, &l.gate_up_bias, &l.down,
+                            &l.down_bias}) {
+      total += count(*t);
+    }
+  }
+  return total;
+}
+
 KvCache Transformer::allocate_cache(std::int64_t num_blocks, std::int64_t block_size) {
   KvCache cache;
   cache.num_blocks = num_blocks;

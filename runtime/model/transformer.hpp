@@ -30,6 +30,8 @@ class Transformer {
   const ModelConfig& config() const { return config_; }
   const ShardPlan& plan() const { return plan_; }
   Backend& backend() { return backend_; }
+  // Elements in the weight tensors this rank holds: shows that a shard loads only its slices.
+  std::int64_t parameter_count() const;
 
  private:
   struct Layer {

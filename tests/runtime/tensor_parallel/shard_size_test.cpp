@@ -1,0 +1,63 @@
+// A shard holds only its slices: every rank's weight count equals what its ShardPlan says it
+// should load, and a TP=2 rank holds about half of the layer weights of the whole model.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "runtime/comm/gloo_communicator.hpp"
+#include "tests/runtime/comm/thread_ranks.hpp"
+#include "tests/support/fixture_models.hpp"
+
+namespace tessera::testing {
+namespace {
+
+// Elements one rank must load, derived from the config and the plan (not from Transformer).
+std::int64_t expected_parameters(const runtime::ModelConfig& c, const runtime::ShardPlan& p) {
+  const std::int64_t h = c.hidden_size;
+  const std::int64_t d = c.head_dim;
+  const std::int64_t qkv_rows = (p.heads + 2 * p.kv_heads) * d;
+  const bool rank0 = p.rank == 0;
+  std::int64_t layer = 2 * h;                       // input and post-attention norms
+  layer += qkv_rows * h + p.heads * d * h;          // q/k/v slices and o_proj columns
+  layer += 2 * p.intermediate * h + h * p.intermediate;  // gate/up slices and down columns
+  if (c.attention_bias) layer += qkv_rows;
+  if (c.qk_norm) layer += 2 * d;
+  if (c.o_proj_bias && rank0) layer += h;            // row-parallel biases: rank 0 adds them
+  if (c.mlp_bias) layer += 2 * p.intermediate + (rank0 ? h : 0);
+  return c.vocab_size * h + h + p.vocab * h + c.num_hidden_layers * layer;
+}
+
+class ShardSizeTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ShardSizeTest, EachTwoWayRankHoldsOnlyItsSlices) {
+  const auto dir = fixture_models_dir() / GetParam();
+  const auto config = runtime::ModelConfig::load(dir);
+  const std::int64_t whole = load_fixture(GetParam())->model->parameter_count();
+  EXPECT_EQ(whole, expected_parameters(config, runtime::ShardPlan::make(config, 0, 1)));
+  // The embedding and the norms are replicated; everything else splits.
+  const std::int64_t replicated = config.vocab_size * config.hidden_size +
+                                  config.hidden_size * (1 + 2 * config.num_hidden_layers);
+
+  auto store = runtime::make_in_process_store();
+  std::vector<std::int64_t> counts(2);
+  run_ranks(2, [&](int rank) {
+    runtime::CpuBackend backend;
+    runtime::GlooCommunicator communicator(store, rank, 2);
+    const auto plan = runtime::ShardPlan::make(config, rank, 2);
+    runtime::Transformer model(config, plan, runtime::Checkpoint::open(dir), backend,
+                               communicator);
+    counts[static_cast<std::size_t>(rank)] = model.parameter_count();
+    EXPECT_EQ(model.parameter_count(), expected_parameters(config, plan)) << "rank " << rank;
+  });
+  for (const std::int64_t count : counts) {
+    const double split_fraction =
+        static_cast<double>(count - replicated) / static_cast<double>(whole - replicated);
+    EXPECT_NEAR(split_fraction, 0.5, 0.02);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ShardSizeTest, ::testing::ValuesIn(fixture_model_names()),
+                         [](const auto& test_param) { return test_param.param; });
+
+}  // namespace
+}  // namespace tessera::testing
