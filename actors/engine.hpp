@@ -1,0 +1,84 @@
+#pragma once
+// The embedding API: start an engine on a model folder, submit requests from any thread, get
+// events through callbacks or wait on a handle. Behind it run a CAF actor system with one
+// scheduler, one sampler and one shard per tensor-parallel rank.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/engine_config.hpp"
+#include "actors/message_data.hpp"
+#include "actors/request.hpp"
+#include "runtime/model/model_config.hpp"
+
+namespace tessera::actors {
+
+struct EngineControl;  // what outlives the engine for handles: stopped flag, scheduler, registry
+
+// A submitted request: its id, cancellation, and its final event.
+class RequestHandle {
+ public:
+  RequestHandle(RequestSinkPtr sink, std::shared_ptr<EngineControl> control);
+  std::uint64_t id() const;
+  // Ends the request with finish_reason "cancelled" unless it finished already.
+  void cancel() const;
+  // Blocks until the final event (every request gets one, at the latest at shutdown).
+  FinalEvent wait() const;
+  std::optional<FinalEvent> wait_for(std::chrono::nanoseconds timeout) const;
+
+ private:
+  RequestSinkPtr sink_;
+  std::shared_ptr<EngineControl> control_;
+};
+
+class Engine {
+ public:
+  // Loads the model on every rank and waits (up to config.start_timeout) until all are ready.
+  // Throws tessera::Error naming the field, file or rank that failed.
+  static std::unique_ptr<Engine> start(const EngineConfig& config);
+  ~Engine();  // shutdown()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Thread-safe. Invalid requests (and any submitted after shutdown) get an "error" FinalEvent
+  // naming the field, delivered before submit returns. Callbacks run on an actor thread: keep
+  // them short and never block in them on another request of this engine.
+  RequestHandle submit(GenerateRequest request,
+                       std::function<void(const TokenEvent&)> on_token = {},
+                       std::function<void(const FinalEvent&)> on_final = {});
+  void cancel(std::uint64_t request_id);
+  // Ends every request still open ("cancelled") and stops the actors; returns within about a
+  // second unless a forward step is running, which it lets finish. Idempotent.
+  void shutdown();
+
+  EngineStats stats() const;  // throws Error(internal) when the scheduler does not answer in 1 s
+  caf::actor scheduler() const { return scheduler_; }
+  const runtime::ModelConfig& model_config() const { return model_config_; }
+  const runtime::GenerationConfig& generation_config() const { return generation_config_; }
+  std::int64_t kv_blocks() const { return kv_blocks_; }
+  bool has_tokenizer() const { return has_tokenizer_; }
+
+ private:
+  Engine() = default;
+  std::string validate(const GenerateRequest& request) const;  // empty when valid
+
+  EngineConfig config_;
+  runtime::ModelConfig model_config_;
+  runtime::GenerationConfig generation_config_;
+  std::int64_t kv_blocks_ = 0;
+  bool has_tokenizer_ = false;
+  std::unique_ptr<caf::actor_system_config> system_config_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::vector<caf::actor> shards_;
+  caf::actor sampler_;
+  caf::actor scheduler_;
+  std::shared_ptr<EngineControl> control_;
+};
+
+}  // namespace tessera::actors

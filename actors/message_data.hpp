@@ -1,0 +1,95 @@
+#pragma once
+// The data every actor message carries, as plain structs without CAF, so the pure parts (the
+// StepPlanner) use them without pulling CAF in. messages.hpp gives them type IDs and inspect.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/request.hpp"
+#include "runtime/sampling/sampling_params.hpp"
+
+namespace tessera::actors {
+
+class RequestSink;
+using RequestSinkPtr = std::shared_ptr<RequestSink>;
+
+// One sequence's share of a step: `tokens` are its new tokens at positions first_position, … .
+struct SequenceStep {
+  std::uint64_t seq_id = 0;
+  std::vector<std::int32_t> tokens;
+  std::int32_t first_position = 0;
+  std::vector<std::int32_t> block_table;  // cache blocks holding positions 0, B, 2B, …
+  bool needs_token = false;  // the chunk reaches the sequence's end: rank 0 samples a token
+  bool starts = false;       // first chunk ever: rank 0 creates the sampling state
+  runtime::SamplingParams params;
+  std::vector<std::int32_t> prompt;  // only when `starts` (repetition penalty covers it)
+};
+
+struct StepPlan {
+  std::uint64_t step = 0;
+  std::vector<SequenceStep> sequences;
+  std::vector<std::uint64_t> released;  // sequences whose sampling state rank 0 drops
+};
+
+struct GeneratedToken {
+  std::uint64_t seq_id = 0;
+  std::int32_t id = 0;
+  float logprob = 0.0f;
+  std::vector<std::int32_t> top_ids;  // most likely first, when the request asked
+  std::vector<float> top_logprobs;
+};
+
+// Rank 0's answer to a plan: one token per sequence that needed one.
+struct StepResult {
+  std::uint64_t step = 0;
+  std::vector<GeneratedToken> tokens;
+};
+
+// The other ranks' answer to a plan.
+struct ShardAck {
+  std::uint64_t step = 0;
+  std::int32_t rank = 0;
+  bool healthy = true;
+  std::string error;
+};
+
+// A shard's answer to init_atom: it loaded its weights and joined its group.
+struct ShardReady {
+  std::int32_t rank = 0;
+  std::int64_t kv_blocks = 0;
+};
+
+// A sequence the scheduler ended, and why ("stop", "length", "cancelled", "error").
+struct FinishedSequence {
+  std::uint64_t seq_id = 0;
+  std::string reason;
+  std::string error;
+};
+
+// Scheduler -> sampler after each step: the accepted tokens, then the sequences that ended.
+struct SamplerBatch {
+  std::vector<GeneratedToken> tokens;
+  std::vector<FinishedSequence> finished;
+};
+
+// Scheduler -> sampler when a request is admitted to the queue (sent with its RequestSinkPtr).
+struct RequestStart {
+  std::uint64_t id = 0;
+  std::int64_t prompt_tokens = 0;
+  std::vector<std::string> stop;
+  bool skip_special_tokens = true;
+  bool logprobs = false;
+};
+
+// What the scheduler reports about its pool and queues.
+struct EngineStats {
+  std::int64_t total_blocks = 0;
+  std::int64_t free_blocks = 0;
+  std::int64_t running = 0;
+  std::int64_t waiting = 0;
+  std::int64_t preemptions = 0;
+  std::int64_t steps = 0;
+};
+
+}  // namespace tessera::actors

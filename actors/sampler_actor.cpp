@@ -1,0 +1,131 @@
+#include "actors/sampler_actor.hpp"
+
+#include <caf/all.hpp>
+#include <optional>
+#include <unordered_map>
+
+#include "actors/messages.hpp"
+#include "actors/request_sink.hpp"
+#include "actors/stop_matcher.hpp"
+#include "runtime/tokenizer/streaming_detokenizer.hpp"
+
+namespace tessera::actors {
+namespace {
+
+struct Stream {
+  RequestSinkPtr sink;
+  std::unique_ptr<runtime::StreamingDetokenizer> detokenizer;  // null without a tokenizer
+  StopMatcher stop;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  bool logprobs = false;
+};
+
+struct SamplerState {
+  SamplerConfig config;
+  caf::actor scheduler;
+  std::unordered_map<std::uint64_t, Stream> streams;
+  static inline const char* name = "tessera.sampler";
+};
+
+using SamplerActor = caf::stateful_actor<SamplerState>;
+
+void finish(SamplerActor* self, std::uint64_t id, const std::string& reason,
+            const std::string& error) {
+  auto it = self->state.streams.find(id);
+  if (it == self->state.streams.end()) return;
+  it->second.sink->finish(
+      {id, reason, it->second.prompt_tokens, it->second.completion_tokens, error});
+  self->state.streams.erase(it);
+}
+
+// The text a token completes, through the detokenizer and the stop strings; at the end of the
+// stream (`last`) everything held back is released too. Returns whether a stop string matched.
+bool add_text(Stream& stream, std::optional<std::int32_t> token, bool last, std::string& text) {
+  if (!stream.detokenizer) return false;
+  std::string piece;
+  if (token) piece = stream.detokenizer->push(*token);
+  if (last) piece += stream.detokenizer->finish();
+  auto pushed = stream.stop.push(piece);
+  text += pushed.text;
+  if (pushed.stopped) return true;
+  if (last) text += stream.stop.flush();
+  return false;
+}
+
+void on_batch(SamplerActor* self, const SamplerBatch& batch) {
+  auto& streams = self->state.streams;
+  std::unordered_map<std::uint64_t, const FinishedSequence*> ending;
+  for (const auto& f : batch.finished) ending.emplace(f.seq_id, &f);
+
+  for (const auto& token : batch.tokens) {
+    auto it = streams.find(token.seq_id);
+    if (it == streams.end()) continue;
+    Stream& stream = it->second;
+    const auto end = ending.find(token.seq_id);
+    const bool last = end != ending.end() && end->second->reason != "cancelled" &&
+                      end->second->reason != "error";
+    TokenEvent event;
+    event.request_id = token.seq_id;
+    event.token_ids.push_back(token.id);
+    if (stream.logprobs) {
+      event.logprobs.push_back(token.logprob);
+      auto& top = event.top_logprobs.emplace_back();
+      for (std::size_t i = 0; i < token.top_ids.size() && i < token.top_logprobs.size(); ++i) {
+        top.emplace_back(token.top_ids[i], token.top_logprobs[i]);
+      }
+    }
+    ++stream.completion_tokens;
+    bool stopped = false;
+    try {
+      stopped = add_text(stream, token.id, last, event.text);
+    } catch (const std::exception& e) {
+      stream.sink->token(event);
+      self->send(self->state.scheduler, finished_atom::value, token.seq_id);
+      finish(self, token.seq_id, "error", std::string("detokenizing: ") + e.what());
+      continue;
+    }
+    stream.sink->token(event);
+    if (stopped) {
+      // Ends the sequence at the scheduler's next step; a token computed meanwhile is dropped.
+      if (end == ending.end()) self->send(self->state.scheduler, finished_atom::value, token.seq_id);
+      finish(self, token.seq_id, "stop", {});
+    }
+  }
+  for (const auto& f : batch.finished) {
+    auto it = streams.find(f.seq_id);
+    if (it == streams.end()) continue;
+    finish(self, f.seq_id, f.reason, f.error);
+  }
+}
+
+caf::behavior sampler(SamplerActor* self, SamplerConfig config) {
+  self->state.config = std::move(config);
+  return {
+      [=](init_atom, caf::actor& scheduler) { self->state.scheduler = std::move(scheduler); },
+      [=](start_atom, RequestStart& start, RequestSinkPtr& sink) {
+        Stream stream{std::move(sink), nullptr, StopMatcher(std::move(start.stop)),
+                      start.prompt_tokens, 0, start.logprobs};
+        if (self->state.config.tokenizer) {
+          stream.detokenizer = std::make_unique<runtime::StreamingDetokenizer>(
+              *self->state.config.tokenizer, start.skip_special_tokens);
+        }
+        self->state.streams.insert_or_assign(start.id, std::move(stream));
+      },
+      [=](const SamplerBatch& batch) { on_batch(self, batch); },
+      [=](shutdown_atom) {
+        std::vector<std::uint64_t> open;
+        for (const auto& [id, stream] : self->state.streams) open.push_back(id);
+        for (const auto id : open) finish(self, id, "cancelled", "the engine is shutting down");
+        return true;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_sampler(caf::actor_system& system, SamplerConfig config) {
+  return system.spawn(sampler, std::move(config));
+}
+
+}  // namespace tessera::actors

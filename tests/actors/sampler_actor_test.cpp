@@ -1,0 +1,125 @@
+// The sampler actor with a real (tiny, byte-level BPE) tokenizer: incremental text, stop strings
+// that cut the text before them and tell the scheduler, held-back text released at the end.
+#include <gtest/gtest.h>
+
+#include <caf/all.hpp>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/request_sink.hpp"
+#include "actors/sampler_actor.hpp"
+#include "runtime/tokenizer/tokenizer.hpp"
+
+namespace tessera::actors {
+namespace {
+
+using namespace std::chrono_literals;
+
+// ids: a=0 b=1 ab=2 " "=3 c=4 <s>=5 (special)
+std::shared_ptr<const runtime::Tokenizer> tiny_tokenizer() {
+  const auto json = nlohmann::json::parse(R"({
+    "version": "1.0",
+    "added_tokens": [{"id": 5, "content": "<s>", "single_word": false, "lstrip": false,
+                      "rstrip": false, "normalized": false, "special": true}],
+    "normalizer": null,
+    "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+      {"type": "Split", "pattern": {"Regex": "\\s+|\\S+"}, "behavior": "Isolated", "invert": false},
+      {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]},
+    "post_processor": null,
+    "decoder": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+    "model": {"type": "BPE", "dropout": null, "unk_token": null, "fuse_unk": false,
+              "byte_fallback": false, "vocab": {"a": 0, "b": 1, "ab": 2, "Ġ": 3, "c": 4},
+              "merges": ["a b"]}
+  })");
+  return std::make_shared<runtime::Tokenizer>(
+      runtime::Tokenizer::from_json_text(json.dump(), "tiny.json"));
+}
+
+struct Recorder {
+  std::mutex mutex;
+  std::vector<std::string> texts;
+  std::vector<std::int32_t> ids;
+  RequestSinkPtr sink(std::uint64_t id) {
+    return std::make_shared<RequestSink>(id, [this](const TokenEvent& e) {
+      std::lock_guard lock(mutex);
+      texts.push_back(e.text);
+      ids.insert(ids.end(), e.token_ids.begin(), e.token_ids.end());
+    }, nullptr);
+  }
+};
+
+SamplerBatch tokens(std::uint64_t id, std::initializer_list<std::int32_t> ids) {
+  SamplerBatch b;
+  for (auto t : ids) b.tokens.push_back({id, t, 0.0f, {}, {}});
+  return b;
+}
+
+class SamplerActorTest : public ::testing::Test {
+ protected:
+  SamplerActorTest() : system_(cfg_), self_(system_) {
+    sampler_ = spawn_sampler(system_, SamplerConfig{tiny_tokenizer()});
+    self_->send(sampler_, init_atom::value, caf::actor_cast<caf::actor>(self_));
+  }
+  ~SamplerActorTest() override { caf::anon_send_exit(sampler_, caf::exit_reason::user_shutdown); }
+
+  void start(std::uint64_t id, std::vector<std::string> stop, const RequestSinkPtr& sink) {
+    self_->send(sampler_, start_atom::value, RequestStart{id, 3, std::move(stop), true, false}, sink);
+  }
+
+  caf::actor_system_config cfg_;
+  caf::actor_system system_;
+  caf::scoped_actor self_;
+  caf::actor sampler_;
+};
+
+TEST_F(SamplerActorTest, StopStringCutsTextAndEndsTheSequence) {
+  Recorder rec;
+  auto sink = rec.sink(1);
+  start(1, {"b c"}, sink);
+  // Token by token, as the scheduler would send them.
+  for (auto id : {0, 1, 3, 4, 0}) self_->send(sampler_, tokens(1, {id}));
+  auto final = sink->wait_for(5s);
+  ASSERT_TRUE(final.has_value());
+  EXPECT_EQ(final->finish_reason, "stop");
+  EXPECT_EQ(final->completion_tokens, 4);  // the fifth token came after the stop: dropped
+  std::string text;
+  for (const auto& t : rec.texts) text += t;
+  EXPECT_EQ(text, "a");
+  bool told = false;
+  self_->receive([&](finished_atom, std::uint64_t id) { told = id == 1; },
+                 caf::after(5s) >> [] {});
+  EXPECT_TRUE(told);
+}
+
+TEST_F(SamplerActorTest, HeldTextIsReleasedAtTheEndAndSpecialsSkipped) {
+  Recorder rec;
+  auto sink = rec.sink(2);
+  start(2, {"cc"}, sink);
+  self_->send(sampler_, tokens(2, {2}));
+  self_->send(sampler_, tokens(2, {5}));
+  auto last = tokens(2, {4});
+  last.finished.push_back({2, "length", {}});
+  self_->send(sampler_, last);
+  auto final = sink->wait_for(5s);
+  ASSERT_TRUE(final.has_value());
+  EXPECT_EQ(final->finish_reason, "length");
+  EXPECT_EQ(final->prompt_tokens, 3);
+  std::string text;
+  for (const auto& t : rec.texts) text += t;
+  EXPECT_EQ(text, "abc");  // "c" was held (it could start "cc") until the stream ended
+  EXPECT_EQ(rec.ids, (std::vector<std::int32_t>{2, 5, 4}));
+}
+
+TEST_F(SamplerActorTest, ShutdownCancelsOpenRequests) {
+  Recorder rec;
+  auto sink = rec.sink(3);
+  start(3, {}, sink);
+  self_->request(sampler_, 2s, shutdown_atom::value).receive([](bool) {}, [](caf::error&) {});
+  auto final = sink->wait_for(1s);
+  ASSERT_TRUE(final.has_value());
+  EXPECT_EQ(final->finish_reason, "cancelled");
+}
+
+}  // namespace
+}  // namespace tessera::actors
