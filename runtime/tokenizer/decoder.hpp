@@ -1,0 +1,61 @@
+#pragma once
+// Decoders from tokenizer.json's `decoder` section, turning token strings back into text.
+// Every decoder is written as a stream of stages, and one-shot decoding is the same stream run
+// to the end, so streamed text always concatenates to exactly what decode() returns.
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/tokenizer/json_fields.hpp"
+
+namespace tessera::runtime {
+
+// A fragment of a token flowing between stages. Stages that join tokens (ByteLevel, Fuse)
+// emit one long token in fragments; `starts`/`ends` mark token boundaries.
+struct DecodePiece {
+  std::string text;
+  bool starts = true;
+  bool ends = true;
+};
+
+class DecodeStage {
+ public:
+  virtual ~DecodeStage() = default;
+  virtual void push(DecodePiece piece, std::vector<DecodePiece>& out) = 0;
+  virtual void finish(std::vector<DecodePiece>& out) = 0;
+};
+
+class DecodeStageFactory {
+ public:
+  virtual ~DecodeStageFactory() = default;
+  virtual std::unique_ptr<DecodeStage> make() const = 0;
+};
+
+// The running state of one decode: push token strings, read back text that is final.
+class DecodeStream {
+ public:
+  explicit DecodeStream(std::vector<std::unique_ptr<DecodeStage>> stages)
+      : stages_(std::move(stages)) {}
+  void push(std::string_view token, std::string& out);
+  void finish(std::string& out);
+
+ private:
+  void run_from(std::size_t stage, std::vector<DecodePiece> pieces, std::string& out);
+  std::vector<std::unique_ptr<DecodeStage>> stages_;
+};
+
+class Decoder {
+ public:
+  // A JSON null gives HF's default: tokens joined by single spaces.
+  static Decoder from_json(const nlohmann::json& j, const std::string& path,
+                           const JsonFields& fields);
+  DecodeStream start() const;
+
+ private:
+  std::vector<std::shared_ptr<const DecodeStageFactory>> factories_;
+};
+
+}  // namespace tessera::runtime

@@ -1,0 +1,25 @@
+#pragma once
+// Pre-tokenizers from tokenizer.json's `pre_tokenizer` section: they cut normalized text into
+// the words that the model tokenizes independently (Split with a regex, ByteLevel, Sequence).
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/tokenizer/json_fields.hpp"
+
+namespace tessera::runtime {
+
+class PreTokenizer {
+ public:
+  virtual ~PreTokenizer() = default;
+  // Replaces `pieces` by their sub-pieces, in order; empty pieces are dropped.
+  virtual void split(std::vector<std::string>& pieces) const = 0;
+
+  // nullptr for a JSON null (the whole text is one word).
+  static std::unique_ptr<PreTokenizer> from_json(const nlohmann::json& j, const std::string& path,
+                                                 const JsonFields& fields);
+};
+
+}  // namespace tessera::runtime
