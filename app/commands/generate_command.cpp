@@ -1,34 +1,43 @@
-// `tessera generate`: load a model folder and continue a prompt greedily.
+// `tessera generate`: continue a prompt with a model, through the Engine (scheduler, shards,
+// sampler), streaming text or ids as they come.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "actors/engine.hpp"
+#include "app/commands/prompt_input.hpp"
 #include "app/commands/registry.hpp"
-#include "app/commands/token_id_list.hpp"
 #include "runtime/backend/cpu_backend.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "runtime/comm/communicator.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/model/greedy_generation.hpp"
-#include "runtime/model/model_config.hpp"
-#include "runtime/model/shard_plan.hpp"
-#include "runtime/model/transformer.hpp"
 
 namespace tessera::app {
 namespace {
 
-using tessera::Error;
-using tessera::ErrorCategory;
+using Clock = std::chrono::steady_clock;
+
+// The command line decodes greedily unless asked otherwise, so a run is reproducible.
+runtime::SamplingParams greedy_by_default() {
+  runtime::SamplingParams params;
+  params.temperature = 0.0f;
+  return params;
+}
 
 struct GenerateOptions {
   std::string model_dir;
-  std::string prompt_ids;
+  PromptFlags prompt;
   std::int64_t max_tokens = 32;
-  double temperature = 0.0;
+  runtime::SamplingParams sampling = greedy_by_default();
+  std::uint64_t seed = 0;
+  std::vector<std::string> stop;
+  int tensor_parallel = 1;
   bool json = false;
   bool ignore_eos = false;
   std::string logits_out;
@@ -41,62 +50,112 @@ void write_logits(const std::string& path, const std::vector<float>& logits) {
   if (!out) throw Error(ErrorCategory::io, "--logits-out: failed writing " + path);
 }
 
-void run_generate(const GenerateOptions& options) {
-  if (options.temperature != 0.0) {
-    throw Error(ErrorCategory::unsupported,
-                "--temperature: only greedy decoding (0) is available in this build");
+// --logits-out needs the prompt's last logits, which the serving path does not return: run the
+// same model directly, single rank, greedy.
+std::vector<float> prompt_logits(const GenerateOptions& options,
+                                 const std::vector<std::int32_t>& prompt) {
+  if (options.tensor_parallel != 1 || !options.sampling.greedy()) {
+    throw Error(ErrorCategory::invalid_argument,
+                "--logits-out works with --tp 1 and --temperature 0");
   }
+  const auto config = runtime::ModelConfig::load(options.model_dir);
+  runtime::CpuBackend backend;
+  runtime::SingleRankCommunicator communicator;
+  runtime::Transformer model(config, runtime::ShardPlan::make(config, 0, 1),
+                             runtime::Checkpoint::open(options.model_dir), backend, communicator);
+  runtime::GreedyOptions greedy;
+  greedy.max_new_tokens = 1;
+  return runtime::generate_greedy(model, prompt, greedy).last_prompt_logits;
+}
+
+std::string layout_text(int tensor_parallel) {
+  return tensor_parallel == 1 ? "1 CPU rank"
+                              : std::to_string(tensor_parallel) +
+                                    " tensor-parallel CPU ranks (Gloo all-reduce)";
+}
+
+void run_generate(const GenerateOptions& options) {
   if (options.max_tokens < 1) {
     throw Error(ErrorCategory::invalid_argument, "--max-tokens must be at least 1");
   }
-  const runtime::ModelConfig config = runtime::ModelConfig::load(options.model_dir);
-  const runtime::GenerationConfig generation = runtime::GenerationConfig::load(options.model_dir);
+  actors::EngineConfig config;
+  config.model_dir = options.model_dir;
+  config.tensor_parallel = options.tensor_parallel;
+  std::fprintf(stderr, "tessera: loading %s on %s\n", options.model_dir.c_str(),
+               layout_text(options.tensor_parallel).c_str());
+  const auto engine = actors::Engine::start(config);
   const std::vector<std::int32_t> prompt =
-      parse_token_id_list(options.prompt_ids, "--prompt-ids", config.vocab_size);
+      resolve_prompt(options.prompt, options.model_dir, engine->model_config().vocab_size);
+  if (!options.logits_out.empty()) write_logits(options.logits_out, prompt_logits(options, prompt));
 
-  runtime::CpuBackend backend;
-  runtime::SingleRankCommunicator communicator;
-  const runtime::ShardPlan plan = runtime::ShardPlan::make(config, 0, 1);
-  std::unique_ptr<runtime::Transformer> model;
-  {
-    const runtime::Checkpoint checkpoint = runtime::Checkpoint::open(options.model_dir);
-    model = std::make_unique<runtime::Transformer>(config, plan, checkpoint, backend, communicator);
+  actors::GenerateRequest request;
+  request.prompt = prompt;
+  request.sampling = options.sampling;
+  if (!options.sampling.greedy()) request.sampling.seed = options.seed;
+  request.max_tokens = options.max_tokens;
+  request.stop = options.stop;
+  request.ignore_eos = options.ignore_eos;
+
+  std::vector<std::int32_t> generated;
+  std::string text;
+  const auto start = Clock::now();
+  Clock::time_point first_token;
+  const bool stream = !options.json;
+  if (stream && !options.prompt.prompt.empty() && !options.prompt.chat) {
+    std::printf("%s", options.prompt.prompt.c_str());
   }
-
-  runtime::GreedyOptions greedy;
-  greedy.max_new_tokens = options.max_tokens;
-  if (!options.ignore_eos) greedy.stop_token_ids = generation.eos_token_ids;
-  auto print_token = [&](std::int32_t id) {
-    if (!options.json) {
-      std::printf("%d ", id);
-      std::fflush(stdout);
+  auto on_token = [&](const actors::TokenEvent& event) {
+    if (generated.empty()) first_token = Clock::now();
+    generated.insert(generated.end(), event.token_ids.begin(), event.token_ids.end());
+    text += event.text;
+    if (!stream) return;
+    if (engine->has_tokenizer()) {
+      std::printf("%s", event.text.c_str());
+    } else {
+      for (const auto id : event.token_ids) std::printf("%d ", id);
     }
+    std::fflush(stdout);
   };
-  const runtime::GreedyResult result = runtime::generate_greedy(*model, prompt, greedy, print_token);
-  if (!options.logits_out.empty()) write_logits(options.logits_out, result.last_prompt_logits);
+  const actors::FinalEvent final = engine->submit(request, on_token).wait();
+  const auto end = Clock::now();
+  if (final.finish_reason == "error") throw Error(ErrorCategory::invalid_argument, final.error);
 
-  const double prefill_rate = static_cast<double>(prompt.size()) / result.prefill_seconds;
+  const double first_token_seconds = std::chrono::duration<double>(first_token - start).count();
+  const double decode_seconds = std::chrono::duration<double>(end - first_token).count();
   const double decode_rate =
-      result.token_ids.size() > 1
-          ? static_cast<double>(result.token_ids.size() - 1) / result.decode_seconds
-          : 0.0;
+      generated.size() > 1 ? static_cast<double>(generated.size() - 1) / decode_seconds : 0.0;
   if (options.json) {
     nlohmann::json out = {
-        {"token_ids", result.token_ids},
-        {"finish_reason", result.finish_reason},
-        {"prompt_tokens", prompt.size()},
-        {"completion_tokens", result.token_ids.size()},
-        {"backend", std::string(backend.name())},
-        {"tensor_parallel", plan.world_size},
-        {"prefill_tokens_per_second", prefill_rate},
+        {"token_ids", generated},
+        {"finish_reason", final.finish_reason},
+        {"prompt_tokens", final.prompt_tokens},
+        {"completion_tokens", final.completion_tokens},
+        {"backend", "cpu"},
+        {"tensor_parallel", options.tensor_parallel},
+        {"time_to_first_token_seconds", first_token_seconds},
         {"decode_tokens_per_second", decode_rate},
     };
-    std::printf("%s\n", out.dump().c_str());
+    if (engine->has_tokenizer()) out["text"] = text;
+    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("\n");
-    std::fprintf(stderr, "[%zu tokens, finish: %s; prefill %.1f tok/s, decode %.1f tok/s; %s, tp=%d]\n",
-                 result.token_ids.size(), result.finish_reason.c_str(), prefill_rate, decode_rate,
-                 std::string(backend.name()).c_str(), plan.world_size);
+    std::fflush(stdout);  // the statistics line (stderr) must come after the text
+    std::fprintf(stderr,
+                 "[%zu tokens, finish: %s | first token %.3f s, decode %.1f tokens/s | %s]\n",
+                 generated.size(), final.finish_reason.c_str(), first_token_seconds, decode_rate,
+                 layout_text(options.tensor_parallel).c_str());
+  }
+}
+
+// SamplingParams names its fields (top_k); say it with the flags' spelling (--top-k).
+void validate_sampling_flags(const runtime::SamplingParams& sampling) {
+  try {
+    sampling.validate("--");
+  } catch (const Error& e) {
+    std::string message = e.what();
+    const auto flag_end = std::min(message.find(' '), message.size());
+    std::replace(message.begin(), message.begin() + static_cast<std::ptrdiff_t>(flag_end), '_', '-');
+    throw Error(e.category(), message);
   }
 }
 
@@ -104,17 +163,33 @@ void add_generate_command(CLI::App& root) {
   auto options = std::make_shared<GenerateOptions>();
   CLI::App* cmd = root.add_subcommand("generate", "Continue a prompt with a model");
   cmd->add_option("--model", options->model_dir, "Hugging Face model folder")->required();
-  cmd->add_option("--prompt-ids", options->prompt_ids, "Prompt token ids, comma-separated")
-      ->required();
+  cmd->add_option("--prompt", options->prompt.prompt, "Prompt text (needs tokenizer.json)");
+  cmd->add_option("--prompt-ids", options->prompt.prompt_ids, "Prompt token ids, comma-separated");
+  cmd->add_flag("--chat", options->prompt.chat,
+                "Wrap --prompt as a user message with the model's chat template");
   cmd->add_option("--max-tokens", options->max_tokens, "Most tokens to generate")
       ->capture_default_str();
-  cmd->add_option("--temperature", options->temperature, "Sampling temperature (0: greedy)")
+  cmd->add_option("--tp", options->tensor_parallel, "Tensor-parallel ranks in this process")
       ->capture_default_str();
+  cmd->add_option("--temperature", options->sampling.temperature, "0: greedy")
+      ->capture_default_str();
+  cmd->add_option("--top-k", options->sampling.top_k, "Keep the k most likely tokens (0: off)");
+  cmd->add_option("--top-p", options->sampling.top_p, "Nucleus sampling threshold");
+  cmd->add_option("--min-p", options->sampling.min_p, "Drop tokens below min-p × the top one");
+  cmd->add_option("--repetition-penalty", options->sampling.repetition_penalty,
+                  "HF repetition penalty over prompt and output (1: off)");
+  cmd->add_option("--presence-penalty", options->sampling.presence_penalty, "OpenAI semantics");
+  cmd->add_option("--frequency-penalty", options->sampling.frequency_penalty, "OpenAI semantics");
+  cmd->add_option("--seed", options->seed, "Random seed for sampling")->capture_default_str();
+  cmd->add_option("--stop", options->stop, "Stop string (repeatable)");
   cmd->add_flag("--json", options->json, "Print one JSON object with token_ids and statistics");
   cmd->add_flag("--ignore-eos", options->ignore_eos, "Keep generating past end-of-sequence ids");
   cmd->add_option("--logits-out", options->logits_out,
                   "Write the logits of the last prompt position to this file as a JSON array");
-  cmd->callback([options] { run_generate(*options); });
+  cmd->callback([options] {
+    validate_sampling_flags(options->sampling);
+    run_generate(*options);
+  });
 }
 
 const CommandRegistration registration{"generate", &add_generate_command};
