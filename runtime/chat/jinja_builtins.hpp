@@ -12,6 +12,17 @@ namespace tessera::runtime::jinja {
 inline constexpr std::size_t kMaxStringBytes = 16u << 20;  // 4x a 1M-token prompt
 inline constexpr std::int64_t kMaxRange = 100000;          // jinja2's sandbox allows no longer range()
 
+// Errors while rendering; the interpreter adds the template position.
+[[noreturn]] inline void fail(const std::string& message) { throw RenderError(message); }
+[[noreturn]] inline void fail_undefined(const Value& v) {
+  fail(v.undefined_hint().empty() ? "value is undefined" : v.undefined_hint());
+}
+// Passes a string result through, refusing one past kMaxStringBytes.
+inline std::string checked_size(std::string s) {
+  if (s.size() > kMaxStringBytes) fail("string result too large");
+  return s;
+}
+
 // Whether a filter or test of that name exists; the parser refuses unknown ones, as jinja2 does
 // when it compiles a template.
 bool has_filter(std::string_view name);

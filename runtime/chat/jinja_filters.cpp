@@ -14,8 +14,6 @@ namespace tessera::runtime::jinja {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message) { throw RenderError(message); }
-
 bool flag(const Value* v, bool fallback) { return v ? v->truthy() : fallback; }
 
 // jinja2's attribute getter: dotted paths, integer parts index sequences.

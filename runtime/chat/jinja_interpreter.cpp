@@ -16,7 +16,6 @@ constexpr std::uint64_t kMaxSteps = 5'000'000;
 constexpr int kMaxNesting = 250;  // nested evaluations, including macro calls
 constexpr std::size_t kMaxOutputBytes = 32u << 20;
 
-[[noreturn]] void fail(const std::string& message) { throw RenderError(message); }
 
 struct Frame {
   std::unordered_map<std::string, Value> vars;

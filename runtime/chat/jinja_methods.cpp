@@ -6,21 +6,6 @@
 
 namespace tessera::runtime::jinja {
 
-namespace {
-
-[[noreturn]] void fail(const std::string& message) { throw RenderError(message); }
-
-[[noreturn]] void fail_undefined(const Value& v) {
-  fail(v.undefined_hint().empty() ? "value is undefined" : v.undefined_hint());
-}
-
-std::string checked_size(std::string s) {
-  if (s.size() > kMaxStringBytes) fail("string result too large");
-  return s;
-}
-
-}  // namespace
-
 std::int64_t to_int_arg(const Value* v, std::int64_t fallback, const char* what) {
   if (!v || v->is_none() || v->is_undefined()) return fallback;
   if (!v->is_int() && !v->is_bool()) fail(std::string(what) + " must be an integer, not " + v->type_name());

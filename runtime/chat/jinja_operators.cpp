@@ -7,17 +7,6 @@ namespace tessera::runtime::jinja {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message) { throw RenderError(message); }
-
-[[noreturn]] void fail_undefined(const Value& v) {
-  fail(v.undefined_hint().empty() ? "value is undefined" : v.undefined_hint());
-}
-
-std::string checked_size(std::string s) {
-  if (s.size() > kMaxStringBytes) fail("string result too large");
-  return s;
-}
-
 std::int64_t checked(bool overflow, std::int64_t v) {
   if (overflow) fail("integer overflow");
   return v;

@@ -10,28 +10,15 @@
 #include "actors/request_sink.hpp"
 #include "actors/sampler_actor.hpp"
 #include "runtime/tokenizer/tokenizer.hpp"
+#include "tests/support/tiny_tokenizer.hpp"
 
 namespace tessera::actors {
 namespace {
 
 using namespace std::chrono_literals;
 
-// ids: a=0 b=1 ab=2 " "=3 c=4 <s>=5 (special)
 std::shared_ptr<const runtime::Tokenizer> tiny_tokenizer() {
-  const auto json = nlohmann::json::parse(R"({
-    "version": "1.0",
-    "added_tokens": [{"id": 5, "content": "<s>", "single_word": false, "lstrip": false,
-                      "rstrip": false, "normalized": false, "special": true}],
-    "normalizer": null,
-    "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-      {"type": "Split", "pattern": {"Regex": "\\s+|\\S+"}, "behavior": "Isolated", "invert": false},
-      {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]},
-    "post_processor": null,
-    "decoder": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
-    "model": {"type": "BPE", "dropout": null, "unk_token": null, "fuse_unk": false,
-              "byte_fallback": false, "vocab": {"a": 0, "b": 1, "ab": 2, "Ġ": 3, "c": 4},
-              "merges": ["a b"]}
-  })");
+  const auto json = ::tessera::test::tiny_tokenizer_json();
   return std::make_shared<runtime::Tokenizer>(
       runtime::Tokenizer::from_json_text(json.dump(), "tiny.json"));
 }

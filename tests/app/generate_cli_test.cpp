@@ -1,6 +1,7 @@
 // `tessera generate` end to end: its JSON output and logits file against the HF golden data, and
 // clear errors with a non-zero exit (never a crash) for bad flags and bad checkpoints.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -24,7 +25,8 @@ TEST(GenerateCli, JsonTokensAndLogitsFileMatchTheGolden) {
   const std::string name = "qwen3_qknorm";
   const auto golden = read_json_file(fixture_models_dir() / name / "golden.json");
   const auto& c = golden.at("cases").at(0);
-  const auto logits_path = std::filesystem::temp_directory_path() / "tessera-logits-test.json";
+  const auto logits_path = std::filesystem::temp_directory_path() /
+                           ("tessera-logits-" + std::to_string(::getpid()) + ".json");
   const auto r = run_tessera("generate " + model_flag(name) + " --prompt-ids " +
                              ids_flag(c.at("prompt_ids")) + " --max-tokens " +
                              std::to_string(c.at("max_new_tokens").get<int>()) +
@@ -56,9 +58,12 @@ TEST(GenerateCli, BadFlagsAreNamed) {
   expect_clean_failure("generate --model /nonexistent/model --prompt-ids 1", "/nonexistent/model");
 }
 
-// A copy of a fixture folder in a scratch directory, to damage.
+// A copy of a fixture folder to damage, private to the running test (ctest runs tests in
+// parallel processes).
 std::filesystem::path scratch_copy(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("tessera-damaged-" + name);
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("tessera-damaged-" + name + "-" + test->name() + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::copy(fixture_models_dir() / name, dir);
   return dir;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "runtime/core/error.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace {
 
@@ -19,24 +20,8 @@ namespace fs = std::filesystem;
 
 const fs::path kReference = TESSERA_REFERENCE_TOKENIZERS_DIR;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("tessera_chat_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name, std::ios::binary) << text;
-  }
-
- private:
-  fs::path path_;
-};
+// mkdtemp-unique, so several in one test never share a folder.
+using TempDir = ::tessera::test::ScratchDir;
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

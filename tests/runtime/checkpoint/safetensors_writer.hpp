@@ -13,28 +13,12 @@
 #include <vector>
 
 #include "runtime/core/error.hpp"
+#include "tests/support/expect_error.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace tessera::test {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "tessera-ckpt-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = ScratchDir;
 
 struct RawTensor {
   std::string name;
@@ -91,28 +75,6 @@ inline void write_file(const std::filesystem::path& path, const std::string& byt
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
-// Runs `f`, which must throw tessera::Error; returns it (or a placeholder after a test failure).
-template <class F>
-tessera::Error expect_error(F&& f) {
-  try {
-    f();
-  } catch (const tessera::Error& e) {
-    return e;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected tessera::Error, got another exception: " << e.what();
-    return tessera::Error(tessera::ErrorCategory::internal, "");
-  }
-  ADD_FAILURE() << "expected tessera::Error, nothing was thrown";
-  return tessera::Error(tessera::ErrorCategory::internal, "");
-}
-
-inline void expect_error_mentions(const tessera::Error& e, tessera::ErrorCategory category,
-                                  const std::vector<std::string>& needles) {
-  EXPECT_EQ(e.category(), category) << "message: " << e.what();
-  const std::string message = e.what();
-  for (const auto& n : needles) EXPECT_NE(message.find(n), std::string::npos) << "'" << n << "' not in: " << message;
 }
 
 }  // namespace tessera::test

@@ -36,17 +36,17 @@ TEST(GenerationConfig, NegativePadMeansNone) {
 }
 
 TEST(GenerationConfig, EosWrongType) {
-  test::expect_mentions(test::config_error([] { (void)parse(R"({"eos_token_id": "</s>"})"); }), C::config,
+  test::expect_error_mentions(test::expect_error([] { (void)parse(R"({"eos_token_id": "</s>"})"); }), C::config,
                         {"/m/generation_config.json", "eos_token_id", "string"});
 }
 
 TEST(GenerationConfig, EosListWithBadEntry) {
-  test::expect_mentions(test::config_error([] { (void)parse(R"({"eos_token_id": [2, -7]})"); }), C::config,
+  test::expect_error_mentions(test::expect_error([] { (void)parse(R"({"eos_token_id": [2, -7]})"); }), C::config,
                         {"/m/generation_config.json", "eos_token_id", "-7"});
 }
 
 TEST(GenerationConfig, MalformedJson) {
-  test::expect_mentions(test::config_error([] { (void)parse("{\"eos_token_id\": [2,"); }), C::config,
+  test::expect_error_mentions(test::expect_error([] { (void)parse("{\"eos_token_id\": [2,"); }), C::config,
                         {"/m/generation_config.json", "not valid JSON"});
 }
 
@@ -75,7 +75,7 @@ TEST(GenerationConfig, LoadWithNeitherFileIsEmpty) {
 TEST(GenerationConfig, LoadNamesBrokenFile) {
   test::ConfigDir dir;
   dir.write("generation_config.json", "not json");
-  test::expect_mentions(test::config_error([&] { (void)GenerationConfig::load(dir.path()); }), C::config,
+  test::expect_error_mentions(test::expect_error([&] { (void)GenerationConfig::load(dir.path()); }), C::config,
                         {(dir.path() / "generation_config.json").string()});
 }
 

@@ -8,6 +8,7 @@
 #include "runtime/core/error.hpp"
 #include "runtime/tokenizer/streaming_detokenizer.hpp"
 #include "tests/runtime/tokenizer/tokenizer_test_support.hpp"
+#include "tests/support/tiny_tokenizer.hpp"
 
 namespace tessera::runtime::test {
 namespace {
@@ -26,24 +27,7 @@ void expect_error(const std::function<void()>& action, ErrorCategory category,
   }
 }
 
-// A small valid byte-level tokenizer to mutate.
-nlohmann::json tiny_tokenizer() {
-  return nlohmann::json::parse(R"({
-    "version": "1.0",
-    "added_tokens": [{"id": 5, "content": "<s>", "single_word": false, "lstrip": false,
-                      "rstrip": false, "normalized": false, "special": true}],
-    "normalizer": null,
-    "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-      {"type": "Split", "pattern": {"Regex": "\\s+|\\S+"}, "behavior": "Isolated", "invert": false},
-      {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]},
-    "post_processor": null,
-    "decoder": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true,
-                "use_regex": true},
-    "model": {"type": "BPE", "dropout": null, "unk_token": null, "fuse_unk": false,
-              "byte_fallback": false, "vocab": {"a": 0, "b": 1, "ab": 2, "Ġ": 3, "c": 4},
-              "merges": ["a b"]}
-  })");
-}
+nlohmann::json tiny_tokenizer() { return ::tessera::test::tiny_tokenizer_json(); }
 
 Tokenizer from(const nlohmann::json& j) { return Tokenizer::from_json_text(j.dump(), "tiny.json"); }
 

@@ -5,6 +5,7 @@
 #include "runtime/core/error.hpp"
 #include "runtime/tokenizer/streaming_detokenizer.hpp"
 #include "tests/runtime/tokenizer/tokenizer_test_support.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace tessera::runtime::test {
 namespace {
@@ -96,8 +97,8 @@ TEST(StreamingDetokenizer, UnfinishedCharacterBecomesReplacementAtFinish) {
 }
 
 TEST(TokenizerConfig, ChatTemplateListAndObjects) {
-  const auto dir = std::filesystem::temp_directory_path() / "tessera-tokenizer-config-test";
-  std::filesystem::create_directories(dir);
+  const ::tessera::test::ScratchDir scratch;
+  const auto& dir = scratch.path();
   std::filesystem::copy_file(reference_dir("llama2") / "tokenizer.json", dir / "tokenizer.json",
                              std::filesystem::copy_options::overwrite_existing);
   {
