@@ -33,3 +33,74 @@ void rope_rotate_half(__nv_bfloat16* x, std::int64_t tokens, std::int64_t stride
                       const float* inv_freq, cudaStream_t stream);
 
 }  // namespace tessera::kernels::cuda
+
+// ---------------------------------------------------------------------------------------------
+// Kernels for f32 activations with bf16 weights (the CUDA backend's layout: the residual stream,
+// every activation and the KV cache in f32; weights, norms and biases in bf16). All math in f32.
+namespace tessera::kernels::cuda {
+
+// out[i] = bf16(x[i]), round to nearest even.
+void f32_to_bf16(const float* x, std::int64_t count, __nv_bfloat16* out, cudaStream_t stream);
+
+// out[r, c] += bias[c].
+void add_bias_rows(float* out, std::int64_t rows, std::int64_t cols, const __nv_bfloat16* bias,
+                   cudaStream_t stream);
+
+// out[i, :] = f32(table[ids[i], :]).
+void embedding_lookup_f32(const __nv_bfloat16* table, std::int64_t dim, const std::int32_t* ids,
+                          std::int64_t count, float* out, cudaStream_t stream);
+
+// RMSNorm of `tokens * groups` vectors of `dim` values: vector (t, g) starts at
+// x + t * stride + g * dim (and likewise in out). out may equal x.
+void rms_norm_f32(const float* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
+                  std::int64_t stride, const __nv_bfloat16* weight, float eps, float* out,
+                  std::int64_t out_stride, cudaStream_t stream);
+
+// residual += x; out = rms_norm(residual). Contiguous rows of dim.
+void add_rms_norm_f32(float* residual, const float* x, std::int64_t rows, std::int64_t dim,
+                      const __nv_bfloat16* weight, float eps, float* out, cudaStream_t stream);
+
+// out[r, j] = silu(gate_up[r, j]) * gate_up[r, width + j].
+void silu_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width, float* out,
+                  cudaStream_t stream);
+
+// acc[i] += x[i].
+void add_inplace_f32(float* acc, const float* x, std::int64_t count, cudaStream_t stream);
+
+// Rotary embedding, "rotate half" layout, in place on `heads` heads at the start of each row.
+void rope_rotate_half_f32(float* x, std::int64_t tokens, std::int64_t stride, std::int64_t heads,
+                          std::int64_t head_dim, const std::int32_t* positions,
+                          const float* inv_freq, cudaStream_t stream);
+
+// out[i, :] = x[rows[i], :].
+void gather_rows_f32(const float* x, std::int64_t cols, const std::int64_t* rows,
+                     std::int64_t count, float* out, cudaStream_t stream);
+
+// out[r] = index of the largest value of row r (the first one on ties).
+void argmax_rows_f32(const float* x, std::int64_t rows, std::int64_t cols, std::int32_t* out,
+                     cudaStream_t stream);
+
+// Paged KV cache of one layer: [blocks, block_size, kv_heads, head_dim] f32 for K and for V.
+struct PagedKvF32 {
+  float* k = nullptr;
+  float* v = nullptr;
+  std::int64_t block_size = 0;
+  std::int64_t kv_heads = 0;
+  std::int64_t head_dim = 0;
+};
+
+// Copies each token's key and value rows (k_src + t * stride, v_src + t * stride) to its slot.
+void store_kv_f32(const float* k_src, const float* v_src, std::int64_t tokens, std::int64_t stride,
+                  const std::int64_t* slots, const PagedKvF32& kv, cudaStream_t stream);
+
+// Causal paged attention for a batch of tokens from several sequences. Token t belongs to
+// sequence token_sequence[t]; that sequence's block table is block_tables + table_offsets[seq].
+// Token t attends to positions [max(0, positions[t] - window + 1), positions[t]] (window 0: from
+// 0). Query head h uses kv head h / (heads / kv_heads). out row t: heads * head_dim values.
+void paged_attention_f32(const float* q, std::int64_t tokens, std::int64_t q_stride,
+                         const std::int32_t* positions, const std::int32_t* token_sequence,
+                         const std::int32_t* table_offsets, const std::int32_t* block_tables,
+                         std::int64_t heads, const PagedKvF32& kv, std::int64_t window,
+                         float scale, float* out, std::int64_t out_stride, cudaStream_t stream);
+
+}  // namespace tessera::kernels::cuda
