@@ -34,6 +34,11 @@ void register_message_types(caf::actor_system_config& cfg) {
       .add_message_type<EngineStats>("tessera.EngineStats");
 }
 
+void configure_actor_system(caf::actor_system_config& cfg) {
+  register_message_types(cfg);
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+}
+
 struct EngineControl {
   std::mutex mutex;
   bool stopped = false;
@@ -110,7 +115,7 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
 
   engine->system_config_ = std::make_unique<caf::actor_system_config>();
   auto& cfg = *engine->system_config_;
-  register_message_types(cfg);
+  configure_actor_system(cfg);
   if (config.actor_threads > 0) cfg.set("scheduler.max-threads", config.actor_threads);
   engine->system_ = std::make_unique<caf::actor_system>(cfg);
   engine->control_ = std::make_shared<EngineControl>();

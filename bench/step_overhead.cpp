@@ -108,7 +108,7 @@ Measurement measure(caf::actor_system& system, int running) {
 
 int main() {
   caf::actor_system_config cfg;
-  register_message_types(cfg);
+  configure_actor_system(cfg);  // the Engine's own settings
   std::vector<Measurement> results;
   {
     caf::actor_system system{cfg};
