@@ -1,29 +1,50 @@
+// The SiLU-gated MLP's middle for f32 and bf16 activations, and the residual add.
+#include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
 
 namespace tessera::kernels::cuda {
 namespace {
 
-__global__ void silu_mul_kernel(const __nv_bfloat16* gate_up, std::int64_t rows,
-                                std::int64_t width, __nv_bfloat16* out) {
-  const std::int64_t total = rows * width;
-  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-       i < total; i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+using namespace detail;
+
+template <class T>
+__global__ void silu_mul_kernel(const T* gate_up, std::int64_t rows, std::int64_t width, T* out) {
+  const std::int64_t count = rows * width;
+  for (std::int64_t i = global_index(); i < count; i += global_stride()) {
     const std::int64_t r = i / width;
     const std::int64_t j = i % width;
-    const float g = __bfloat162float(gate_up[r * 2 * width + j]);
-    const float u = __bfloat162float(gate_up[r * 2 * width + width + j]);
-    out[i] = __float2bfloat16(g / (1.0f + __expf(-g)) * u);
+    const float gate = to_float(gate_up[r * 2 * width + j]);
+    const float up = to_float(gate_up[r * 2 * width + width + j]);
+    out[i] = from_float<T>(gate / (1.0f + expf(-gate)) * up);
   }
+}
+
+template <class T>
+void launch_silu_mul(const T* gate_up, std::int64_t rows, std::int64_t width, T* out,
+                     cudaStream_t stream) {
+  if (rows * width == 0) return;
+  silu_mul_kernel<<<grid_for(rows * width), kThreads, 0, stream>>>(gate_up, rows, width, out);
+}
+
+__global__ void add_kernel(float* acc, const float* x, std::int64_t count) {
+  for (std::int64_t i = global_index(); i < count; i += global_stride()) acc[i] += x[i];
 }
 
 }  // namespace
 
 void silu_mul(const __nv_bfloat16* gate_up, std::int64_t rows, std::int64_t width,
               __nv_bfloat16* out, cudaStream_t stream) {
-  const std::int64_t total = rows * width;
-  if (total == 0) return;
-  const auto blocks = static_cast<unsigned>(std::min<std::int64_t>((total + 255) / 256, 65535));
-  silu_mul_kernel<<<blocks, 256, 0, stream>>>(gate_up, rows, width, out);
+  launch_silu_mul(gate_up, rows, width, out, stream);
+}
+
+void silu_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width, float* out,
+                  cudaStream_t stream) {
+  launch_silu_mul(gate_up, rows, width, out, stream);
+}
+
+void add_inplace_f32(float* acc, const float* x, std::int64_t count, cudaStream_t stream) {
+  if (count == 0) return;
+  add_kernel<<<grid_for(count), kThreads, 0, stream>>>(acc, x, count);
 }
 
 }  // namespace tessera::kernels::cuda

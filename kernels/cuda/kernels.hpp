@@ -1,7 +1,8 @@
 #pragma once
-// CUDA kernels on device pointers. Activations and weights are stored in bf16; every reduction
-// and every elementwise formula is computed in f32. Each launch goes on the given stream and
-// returns without synchronising; launch errors surface at the next CUDA call that checks.
+// CUDA kernels on device pointers. Weights are stored in bf16; activations in bf16 (this first
+// section) or f32 (the second, the CUDA backend's layout today); every reduction and every
+// elementwise formula is computed in f32. Each launch goes on the given stream and returns
+// without synchronising; launch errors surface at the next CUDA call that checks.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 

@@ -1,68 +1,88 @@
+// RMSNorm, alone and fused with the residual add, for f32 and bf16 activations.
+#include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
 
 namespace tessera::kernels::cuda {
 namespace {
 
-constexpr int kThreads = 256;
+using namespace detail;
 
-// Sum over the block; every thread gets the result.
-__device__ float block_sum(float value) {
-  __shared__ float warp_sums[kThreads / 32];
-  for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
-  const int warp = threadIdx.x / 32;
-  if (threadIdx.x % 32 == 0) warp_sums[warp] = value;
-  __syncthreads();
-  float total = 0.0f;
-  for (int w = 0; w < kThreads / 32; ++w) total += warp_sums[w];
-  __syncthreads();  // warp_sums may be reused by the caller's next reduction
-  return total;
-}
-
-template <class Input>
-__device__ void normalize_row(const Input* x, std::int64_t dim, const __nv_bfloat16* weight,
-                              float eps, __nv_bfloat16* out) {
+// Each thread reads x[j] and writes out[j] for the same j, so out may equal x.
+template <class In, class Out>
+__device__ void normalize_vector(const In* x, std::int64_t dim, const __nv_bfloat16* weight,
+                                 float eps, Out* out) {
   float sum_squares = 0.0f;
   for (std::int64_t j = threadIdx.x; j < dim; j += kThreads) {
-    const float v = static_cast<float>(x[j]);
+    const float v = to_float(x[j]);
     sum_squares += v * v;
   }
   const float inv_rms = rsqrtf(block_sum(sum_squares) / static_cast<float>(dim) + eps);
   for (std::int64_t j = threadIdx.x; j < dim; j += kThreads) {
-    out[j] = __float2bfloat16(static_cast<float>(x[j]) * inv_rms * __bfloat162float(weight[j]));
+    out[j] = from_float<Out>(to_float(x[j]) * inv_rms * __bfloat162float(weight[j]));
   }
 }
 
-__global__ void rms_norm_kernel(const __nv_bfloat16* x, std::int64_t dim,
-                                const __nv_bfloat16* weight, float eps, __nv_bfloat16* out) {
-  const std::int64_t row = blockIdx.x;
-  normalize_row(x + row * dim, dim, weight, eps, out + row * dim);
+// One block per (token, group): vector (t, g) starts at x + t * stride + g * dim.
+template <class T>
+__global__ void rms_norm_kernel(const T* x, std::int64_t groups, std::int64_t dim,
+                                std::int64_t stride, const __nv_bfloat16* weight, float eps,
+                                T* out, std::int64_t out_stride) {
+  const std::int64_t token = blockIdx.x / groups;
+  const std::int64_t group = blockIdx.x % groups;
+  normalize_vector(x + token * stride + group * dim, dim, weight, eps,
+                   out + token * out_stride + group * dim);
 }
 
-__global__ void add_rms_norm_kernel(float* residual, const __nv_bfloat16* x, std::int64_t dim,
-                                    const __nv_bfloat16* weight, float eps, __nv_bfloat16* out) {
+// The residual stays f32 so it does not lose precision across layers.
+template <class T>
+__global__ void add_rms_norm_kernel(float* residual, const T* x, std::int64_t dim,
+                                    const __nv_bfloat16* weight, float eps, T* out) {
   const std::int64_t row = blockIdx.x;
   float* res = residual + row * dim;
-  for (std::int64_t j = threadIdx.x; j < dim; j += kThreads) {
-    res[j] += __bfloat162float(x[row * dim + j]);
-  }
+  for (std::int64_t j = threadIdx.x; j < dim; j += kThreads) res[j] += to_float(x[row * dim + j]);
   __syncthreads();
-  normalize_row(res, dim, weight, eps, out + row * dim);
+  normalize_vector(res, dim, weight, eps, out + row * dim);
+}
+
+template <class T>
+void launch_rms_norm(const T* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
+                     std::int64_t stride, const __nv_bfloat16* weight, float eps, T* out,
+                     std::int64_t out_stride, cudaStream_t stream) {
+  if (tokens * groups == 0) return;
+  rms_norm_kernel<<<static_cast<unsigned>(tokens * groups), kThreads, 0, stream>>>(
+      x, groups, dim, stride, weight, eps, out, out_stride);
+}
+
+template <class T>
+void launch_add_rms_norm(float* residual, const T* x, std::int64_t rows, std::int64_t dim,
+                         const __nv_bfloat16* weight, float eps, T* out, cudaStream_t stream) {
+  if (rows == 0) return;
+  add_rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(residual, x, dim,
+                                                                            weight, eps, out);
 }
 
 }  // namespace
 
 void rms_norm(const __nv_bfloat16* x, std::int64_t rows, std::int64_t dim,
               const __nv_bfloat16* weight, float eps, __nv_bfloat16* out, cudaStream_t stream) {
-  if (rows == 0) return;
-  rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(x, dim, weight, eps, out);
+  launch_rms_norm(x, rows, 1, dim, dim, weight, eps, out, dim, stream);
 }
 
 void add_rms_norm(float* residual, const __nv_bfloat16* x, std::int64_t rows, std::int64_t dim,
                   const __nv_bfloat16* weight, float eps, __nv_bfloat16* out,
                   cudaStream_t stream) {
-  if (rows == 0) return;
-  add_rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(residual, x, dim,
-                                                                            weight, eps, out);
+  launch_add_rms_norm(residual, x, rows, dim, weight, eps, out, stream);
+}
+
+void rms_norm_f32(const float* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
+                  std::int64_t stride, const __nv_bfloat16* weight, float eps, float* out,
+                  std::int64_t out_stride, cudaStream_t stream) {
+  launch_rms_norm(x, tokens, groups, dim, stride, weight, eps, out, out_stride, stream);
+}
+
+void add_rms_norm_f32(float* residual, const float* x, std::int64_t rows, std::int64_t dim,
+                      const __nv_bfloat16* weight, float eps, float* out, cudaStream_t stream) {
+  launch_add_rms_norm(residual, x, rows, dim, weight, eps, out, stream);
 }
 
 }  // namespace tessera::kernels::cuda

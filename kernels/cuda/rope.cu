@@ -1,27 +1,45 @@
+// Rotary embedding in the "rotate half" layout, in place, for f32 and bf16 activations.
+#include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
 
 namespace tessera::kernels::cuda {
 namespace {
 
+using namespace detail;
+
 // One block per token; threads walk the (head, pair) grid of that token.
-__global__ void rope_kernel(__nv_bfloat16* x, std::int64_t stride, std::int64_t heads,
-                            std::int64_t head_dim, const std::int32_t* positions,
-                            const float* inv_freq) {
+template <class T>
+__global__ void rope_kernel(T* x, std::int64_t stride, std::int64_t heads, std::int64_t head_dim,
+                            const std::int32_t* positions, const float* inv_freq) {
   const std::int64_t token = blockIdx.x;
   const std::int64_t half = head_dim / 2;
   const float position = static_cast<float>(positions[token]);
-  __nv_bfloat16* row = x + token * stride;
+  T* row = x + token * stride;
   for (std::int64_t i = threadIdx.x; i < heads * half; i += blockDim.x) {
     const std::int64_t h = i / half;
     const std::int64_t j = i % half;
-    float sin_value, cos_value;
-    sincosf(position * inv_freq[j], &sin_value, &cos_value);
-    __nv_bfloat16* head = row + h * head_dim;
-    const float a = __bfloat162float(head[j]);
-    const float b = __bfloat162float(head[j + half]);
-    head[j] = __float2bfloat16(a * cos_value - b * sin_value);
-    head[j + half] = __float2bfloat16(b * cos_value + a * sin_value);
+    // The angle is formed in f32 as the reference does; its cos/sin in double, then rounded, as
+    // the CPU kernel does (sincosf loses ulps on the large angles of long positions).
+    const float angle = position * inv_freq[j];
+    double sin_value, cos_value;
+    sincos(static_cast<double>(angle), &sin_value, &cos_value);
+    const float c = static_cast<float>(cos_value);
+    const float s = static_cast<float>(sin_value);
+    T* head = row + h * head_dim;
+    const float a = to_float(head[j]);
+    const float b = to_float(head[j + half]);
+    head[j] = from_float<T>(a * c - b * s);
+    head[j + half] = from_float<T>(b * c + a * s);
   }
+}
+
+template <class T>
+void launch_rope(T* x, std::int64_t tokens, std::int64_t stride, std::int64_t heads,
+                 std::int64_t head_dim, const std::int32_t* positions, const float* inv_freq,
+                 cudaStream_t stream) {
+  if (tokens == 0) return;
+  rope_kernel<<<static_cast<unsigned>(tokens), 128, 0, stream>>>(x, stride, heads, head_dim,
+                                                                positions, inv_freq);
 }
 
 }  // namespace
@@ -29,9 +47,13 @@ __global__ void rope_kernel(__nv_bfloat16* x, std::int64_t stride, std::int64_t 
 void rope_rotate_half(__nv_bfloat16* x, std::int64_t tokens, std::int64_t stride,
                       std::int64_t heads, std::int64_t head_dim, const std::int32_t* positions,
                       const float* inv_freq, cudaStream_t stream) {
-  if (tokens == 0) return;
-  rope_kernel<<<static_cast<unsigned>(tokens), 128, 0, stream>>>(x, stride, heads, head_dim,
-                                                                positions, inv_freq);
+  launch_rope(x, tokens, stride, heads, head_dim, positions, inv_freq, stream);
+}
+
+void rope_rotate_half_f32(float* x, std::int64_t tokens, std::int64_t stride, std::int64_t heads,
+                          std::int64_t head_dim, const std::int32_t* positions,
+                          const float* inv_freq, cudaStream_t stream) {
+  launch_rope(x, tokens, stride, heads, head_dim, positions, inv_freq, stream);
 }
 
 }  // namespace tessera::kernels::cuda
