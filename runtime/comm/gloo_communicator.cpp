@@ -129,6 +129,10 @@ GlooCommunicator::GlooCommunicator(std::shared_ptr<gloo::rendezvous::Store> stor
     context->connectFullMesh(group_store, device);
     state_->context = std::move(context);
   });
+  // connectFullMesh can return on one rank while a peer is still completing its side; a rank
+  // that then tore its context down would break that peer's connection. Return only once every
+  // rank is connected.
+  barrier();
 }
 
 GlooCommunicator::~GlooCommunicator() = default;
