@@ -1,17 +1,9 @@
 #pragma once
 #include <cstdint>
 
-namespace tessera::kernels::cpu {
+#include "kernels/paged_kv_layer.hpp"
 
-// A layer's paged key/value storage: `k` and `v` are [num_blocks, block_size, kv_heads, head_dim].
-// Token slot s lives in block s / block_size at offset s % block_size.
-struct PagedKvLayer {
-  float* k = nullptr;
-  float* v = nullptr;
-  std::int64_t block_size = 0;
-  std::int64_t kv_heads = 0;
-  std::int64_t head_dim = 0;
-};
+namespace tessera::kernels::cpu {
 
 // Writes the keys and values of `tokens` tokens (rows `stride` floats apart in k_src and v_src)
 // into their slots.

@@ -12,7 +12,7 @@ constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 
 __global__ void store_kv_kernel(const float* k_src, const float* v_src, std::int64_t stride,
-                                const std::int64_t* slots, PagedKvF32 kv) {
+                                const std::int64_t* slots, PagedKvLayer kv) {
   const std::int64_t t = blockIdx.x;
   const std::int64_t width = kv.kv_heads * kv.head_dim;
   const std::int64_t offset = slots[t] * width;
@@ -28,7 +28,7 @@ __global__ void paged_attention_kernel(const float* q, std::int64_t q_stride,
                                        const std::int32_t* token_sequence,
                                        const std::int32_t* table_offsets,
                                        const std::int32_t* block_tables, std::int64_t heads,
-                                       PagedKvF32 kv, std::int64_t window, float scale,
+                                       PagedKvLayer kv, std::int64_t window, float scale,
                                        float* out, std::int64_t out_stride) {
   extern __shared__ float shared[];
   __shared__ float warp_max[kWarps];
@@ -101,7 +101,7 @@ __global__ void paged_attention_kernel(const float* q, std::int64_t q_stride,
 }  // namespace
 
 void store_kv_f32(const float* k_src, const float* v_src, std::int64_t tokens, std::int64_t stride,
-                  const std::int64_t* slots, const PagedKvF32& kv, cudaStream_t stream) {
+                  const std::int64_t* slots, const PagedKvLayer& kv, cudaStream_t stream) {
   if (tokens == 0) return;
   store_kv_kernel<<<static_cast<unsigned>(tokens), 128, 0, stream>>>(k_src, v_src, stride, slots,
                                                                     kv);
@@ -110,7 +110,7 @@ void store_kv_f32(const float* k_src, const float* v_src, std::int64_t tokens, s
 void paged_attention_f32(const float* q, std::int64_t tokens, std::int64_t q_stride,
                          const std::int32_t* positions, const std::int32_t* token_sequence,
                          const std::int32_t* table_offsets, const std::int32_t* block_tables,
-                         std::int64_t heads, const PagedKvF32& kv, std::int64_t window,
+                         std::int64_t heads, const PagedKvLayer& kv, std::int64_t window,
                          float scale, float* out, std::int64_t out_stride, cudaStream_t stream) {
   if (tokens == 0 || heads == 0) return;
   const dim3 grid(static_cast<unsigned>(tokens), static_cast<unsigned>(heads));

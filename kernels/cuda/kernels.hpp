@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "kernels/paged_kv_layer.hpp"
+
 namespace tessera::kernels::cuda {
 
 // out[i, :] = table[ids[i], :].
@@ -81,18 +83,9 @@ void gather_rows_f32(const float* x, std::int64_t cols, const std::int64_t* rows
 void argmax_rows_f32(const float* x, std::int64_t rows, std::int64_t cols, std::int32_t* out,
                      cudaStream_t stream);
 
-// Paged KV cache of one layer: [blocks, block_size, kv_heads, head_dim] f32 for K and for V.
-struct PagedKvF32 {
-  float* k = nullptr;
-  float* v = nullptr;
-  std::int64_t block_size = 0;
-  std::int64_t kv_heads = 0;
-  std::int64_t head_dim = 0;
-};
-
 // Copies each token's key and value rows (k_src + t * stride, v_src + t * stride) to its slot.
 void store_kv_f32(const float* k_src, const float* v_src, std::int64_t tokens, std::int64_t stride,
-                  const std::int64_t* slots, const PagedKvF32& kv, cudaStream_t stream);
+                  const std::int64_t* slots, const PagedKvLayer& kv, cudaStream_t stream);
 
 // Causal paged attention for a batch of tokens from several sequences. Token t belongs to
 // sequence token_sequence[t]; that sequence's block table is block_tables + table_offsets[seq].
@@ -101,7 +94,7 @@ void store_kv_f32(const float* k_src, const float* v_src, std::int64_t tokens, s
 void paged_attention_f32(const float* q, std::int64_t tokens, std::int64_t q_stride,
                          const std::int32_t* positions, const std::int32_t* token_sequence,
                          const std::int32_t* table_offsets, const std::int32_t* block_tables,
-                         std::int64_t heads, const PagedKvF32& kv, std::int64_t window,
+                         std::int64_t heads, const PagedKvLayer& kv, std::int64_t window,
                          float scale, float* out, std::int64_t out_stride, cudaStream_t stream);
 
 }  // namespace tessera::kernels::cuda

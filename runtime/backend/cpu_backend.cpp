@@ -92,7 +92,7 @@ void CpuBackend::rope(Tensor& qkv, const AttentionShape& shape, const Tensor& in
 void CpuBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
                            std::int64_t block_size, const ForwardBatch& batch,
                            std::int64_t window, Tensor& out) {
-  const cpu::PagedKvLayer paged{kv.k.data<float>(), kv.v.data<float>(), block_size,
+  const kernels::PagedKvLayer paged{kv.k.data<float>(), kv.v.data<float>(), block_size,
                                 shape.kv_heads, shape.head_dim};
   const std::int64_t stride = qkv.cols();
   const float* base = qkv.data<float>();

@@ -396,7 +396,7 @@ void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLa
   const auto* device_slots = static_cast<const std::int64_t*>(upload_scratch(
       kInt64Upload, batch.slots.data(), batch.slots.size() * sizeof(std::int64_t)));
 
-  const kc::PagedKvF32 paged{k_cache, v_cache, block_size, shape.kv_heads, shape.head_dim};
+  const kernels::PagedKvLayer paged{k_cache, v_cache, block_size, shape.kv_heads, shape.head_dim};
   const std::int64_t stride = qkv.cols();
   kc::store_kv_f32(base + shape.q_width(), base + shape.q_width() + shape.kv_width(), tokens,
                    stride, device_slots, paged, state_->stream);
