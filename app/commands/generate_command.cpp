@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/engine.hpp"
+#include "app/commands/engine_flags.hpp"
 #include "app/commands/prompt_input.hpp"
 #include "app/commands/registry.hpp"
 #include "runtime/backend/cpu_backend.hpp"
@@ -31,13 +32,12 @@ runtime::SamplingParams greedy_by_default() {
 }
 
 struct GenerateOptions {
-  std::string model_dir;
+  EngineFlags engine;
   PromptFlags prompt;
   std::int64_t max_tokens = 32;
   runtime::SamplingParams sampling = greedy_by_default();
   std::uint64_t seed = 0;
   std::vector<std::string> stop;
-  int tensor_parallel = 1;
   bool json = false;
   bool ignore_eos = false;
   std::string logits_out;
@@ -54,38 +54,31 @@ void write_logits(const std::string& path, const std::vector<float>& logits) {
 // same model directly, single rank, greedy.
 std::vector<float> prompt_logits(const GenerateOptions& options,
                                  const std::vector<std::int32_t>& prompt) {
-  if (options.tensor_parallel != 1 || !options.sampling.greedy()) {
+  if (options.engine.tensor_parallel != 1 || !options.sampling.greedy()) {
     throw Error(ErrorCategory::invalid_argument,
                 "--logits-out works with --tp 1 and --temperature 0");
   }
-  const auto config = runtime::ModelConfig::load(options.model_dir);
+  const auto& model_dir = options.engine.model_dir;
+  const auto config = runtime::ModelConfig::load(model_dir);
   runtime::CpuBackend backend;
   runtime::SingleRankCommunicator communicator;
   runtime::Transformer model(config, runtime::ShardPlan::make(config, 0, 1),
-                             runtime::Checkpoint::open(options.model_dir), backend, communicator);
+                             runtime::Checkpoint::open(model_dir), backend, communicator);
   runtime::GreedyOptions greedy;
   greedy.max_new_tokens = 1;
   return runtime::generate_greedy(model, prompt, greedy).last_prompt_logits;
-}
-
-std::string layout_text(int tensor_parallel) {
-  return tensor_parallel == 1 ? "1 CPU rank"
-                              : std::to_string(tensor_parallel) +
-                                    " tensor-parallel CPU ranks (Gloo all-reduce)";
 }
 
 void run_generate(const GenerateOptions& options) {
   if (options.max_tokens < 1) {
     throw Error(ErrorCategory::invalid_argument, "--max-tokens must be at least 1");
   }
-  actors::EngineConfig config;
-  config.model_dir = options.model_dir;
-  config.tensor_parallel = options.tensor_parallel;
-  std::fprintf(stderr, "tessera: loading %s on %s\n", options.model_dir.c_str(),
-               layout_text(options.tensor_parallel).c_str());
+  const auto config = make_engine_config(options.engine);
+  std::fprintf(stderr, "tessera: loading %s on %s\n", options.engine.model_dir.c_str(),
+               layout_text(options.engine).c_str());
   const auto engine = actors::Engine::start(config);
   const std::vector<std::int32_t> prompt =
-      resolve_prompt(options.prompt, options.model_dir, engine->model_config().vocab_size);
+      resolve_prompt(options.prompt, options.engine.model_dir, engine->model_config().vocab_size);
   if (!options.logits_out.empty()) write_logits(options.logits_out, prompt_logits(options, prompt));
 
   actors::GenerateRequest request;
@@ -131,7 +124,7 @@ void run_generate(const GenerateOptions& options) {
         {"prompt_tokens", final.prompt_tokens},
         {"completion_tokens", final.completion_tokens},
         {"backend", "cpu"},
-        {"tensor_parallel", options.tensor_parallel},
+        {"tensor_parallel", options.engine.tensor_parallel},
         {"time_to_first_token_seconds", first_token_seconds},
         {"decode_tokens_per_second", decode_rate},
     };
@@ -143,7 +136,7 @@ void run_generate(const GenerateOptions& options) {
     std::fprintf(stderr,
                  "[%zu tokens, finish: %s | first token %.3f s, decode %.1f tokens/s | %s]\n",
                  generated.size(), final.finish_reason.c_str(), first_token_seconds, decode_rate,
-                 layout_text(options.tensor_parallel).c_str());
+                 layout_text(options.engine).c_str());
   }
 }
 
@@ -162,14 +155,12 @@ void validate_sampling_flags(const runtime::SamplingParams& sampling) {
 void add_generate_command(CLI::App& root) {
   auto options = std::make_shared<GenerateOptions>();
   CLI::App* cmd = root.add_subcommand("generate", "Continue a prompt with a model");
-  cmd->add_option("--model", options->model_dir, "Hugging Face model folder")->required();
+  add_engine_flags(*cmd, options->engine);
   cmd->add_option("--prompt", options->prompt.prompt, "Prompt text (needs tokenizer.json)");
   cmd->add_option("--prompt-ids", options->prompt.prompt_ids, "Prompt token ids, comma-separated");
   cmd->add_flag("--chat", options->prompt.chat,
                 "Wrap --prompt as a user message with the model's chat template");
   cmd->add_option("--max-tokens", options->max_tokens, "Most tokens to generate")
-      ->capture_default_str();
-  cmd->add_option("--tp", options->tensor_parallel, "Tensor-parallel ranks in this process")
       ->capture_default_str();
   cmd->add_option("--temperature", options->sampling.temperature, "0: greedy")
       ->capture_default_str();
