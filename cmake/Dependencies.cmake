@@ -2,6 +2,8 @@
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
+# Boost.Beast and Asio (libboost-dev) are header-only: the HTTP server needs no Boost library.
+find_package(Boost 1.74 REQUIRED)
 # Debian's libgloo-dev: CPU collectives over TCP; its imported target is `gloo`.
 find_package(Gloo REQUIRED)
 # CAF 0.17 (libcaf-dev): Debian ships no CMake package, so import it. Imported include

@@ -1,0 +1,70 @@
+#include "net/http/http_text.hpp"
+
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace tessera::net {
+namespace {
+
+namespace http = boost::beast::http;
+
+template <class Body>
+void set_common_fields(http::response<Body>& response, std::string_view content_type, bool keep_alive) {
+  response.set(http::field::server, "tessera");
+  response.set(http::field::content_type,
+               boost::beast::string_view(content_type.data(), content_type.size()));
+  response.keep_alive(keep_alive);
+}
+
+}  // namespace
+
+std::string serialize_response(unsigned status, std::string_view content_type, std::string body,
+                               bool keep_alive) {
+  http::response<http::string_body> response{static_cast<http::status>(status), 11};
+  set_common_fields(response, content_type, keep_alive);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  std::ostringstream out;
+  out << response;
+  return std::move(out).str();
+}
+
+std::string serialize_stream_header(unsigned status, std::string_view content_type, bool keep_alive) {
+  http::response<http::empty_body> response{static_cast<http::status>(status), 11};
+  set_common_fields(response, content_type, keep_alive);
+  response.set(http::field::cache_control, "no-cache");
+  response.chunked(true);
+  std::ostringstream out;
+  out << response.base();
+  return std::move(out).str();
+}
+
+std::string frame_chunk(std::string_view data) {
+  char size[20];
+  const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string framed(size, static_cast<std::size_t>(n));
+  framed.append(data);
+  framed.append("\r\n");
+  return framed;
+}
+
+std::string last_chunk() { return "0\r\n\r\n"; }
+
+std::string error_json(unsigned status, std::string_view message, std::string_view param,
+                       std::string_view type, std::string_view code) {
+  using Json = nlohmann::ordered_json;
+  const auto or_null = [](std::string_view s) { return s.empty() ? Json() : Json(s); };
+  const std::string_view default_type = status >= 500 ? "server_error" : "invalid_request_error";
+  Json error = {{"message", message},
+                          {"type", type.empty() ? default_type : type},
+                          {"param", or_null(param)},
+                          {"code", or_null(code)}};
+  return Json{{"error", std::move(error)}}.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+}  // namespace tessera::net

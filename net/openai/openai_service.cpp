@@ -1,0 +1,333 @@
+#include "net/openai/openai_service.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "net/http/http_text.hpp"
+#include "net/openai/api_error.hpp"
+#include "net/openai/api_response.hpp"
+#include "runtime/core/error.hpp"
+
+namespace tessera::net {
+namespace {
+
+namespace http = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kJson = "application/json";
+
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string random_id(const char* prefix) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(random()));
+  return std::string(prefix) + hex;
+}
+
+std::string path_of(const HttpRequest& request) {
+  const std::string target(request.target());
+  return target.substr(0, target.find('?'));
+}
+
+// The engine's messages start with the field they are about ("max_tokens: ...", "prompt[3]: ...").
+std::string field_of(const std::string& message) {
+  const auto end = message.find_first_of(":[ .");
+  return message.substr(0, end == std::string::npos ? 0 : end);
+}
+
+void respond_json(Responder& responder, unsigned status, const OrderedJson& body) {
+  responder.respond(status, kJson, body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace));
+}
+
+}  // namespace
+
+void respond_error(Responder& responder, const ApiError& error) {
+  responder.respond(error.status, kJson,
+                    error_json(error.status, error.what(), error.param, error.type, error.code));
+}
+
+// One completion request from submission to its last byte. The engine calls on_token and
+// on_final one at a time, in order, on its threads.
+struct OpenAiService::Generation {
+  OpenAiService* service = nullptr;
+  ApiRequest api;
+  ResponseIdentity who;
+  std::shared_ptr<Responder> responder;
+  // A final delivered on this thread came out of submit itself (the engine refused the request);
+  // the engine's own finals arrive on its threads.
+  std::thread::id submitting_thread;
+  Clock::time_point arrival;
+  Clock::time_point last_event;
+  bool any_token = false;
+  bool stream_started = false;
+  std::size_t token_bytes = 0;          // the texts of the tokens so far, for text_offset
+  std::string text;                     // non-streamed: all of it
+  std::vector<TokenLogprob> logprobs;   // non-streamed: all of them
+
+  void start_stream() {
+    if (stream_started) return;
+    stream_started = true;
+    service->metrics_.stream_opened();
+    responder->start_stream(200, "text/event-stream");
+    if (who.endpoint == Endpoint::chat) {  // as OpenAI: a first chunk carrying the role
+      responder->send(sse_event(chunk_json(who, "", nullptr, "", /*first=*/true)));
+    }
+  }
+
+  void end_stream() {
+    responder->send(kSseDone);
+    responder->finish();
+    service->metrics_.stream_closed();
+  }
+
+  std::vector<TokenLogprob> event_logprobs(const actors::TokenEvent& event) const {
+    std::vector<TokenLogprob> out;
+    for (std::size_t i = 0; i < event.token_ids.size() && i < event.logprobs.size(); ++i) {
+      TokenLogprob token{service->token_text(event.token_ids[i]), event.logprobs[i], {}};
+      if (i < event.top_logprobs.size()) {
+        for (const auto& [id, logprob] : event.top_logprobs[i]) {
+          token.top.emplace_back(service->token_text(id), logprob);
+        }
+      }
+      out.push_back(std::move(token));
+    }
+    return out;
+  }
+
+  void on_token(const actors::TokenEvent& event) {
+    const auto now = Clock::now();
+    const auto count = static_cast<std::int64_t>(event.token_ids.size());
+    if (!any_token) {
+      service->metrics_.first_token(std::chrono::duration<double>(now - arrival).count());
+      if (count > 1) service->metrics_.output_tokens(0.0, count - 1);
+    } else {
+      service->metrics_.output_tokens(std::chrono::duration<double>(now - last_event).count(), count);
+    }
+    any_token = true;
+    last_event = now;
+    const bool with_logprobs = api.sampling.logprobs;
+    auto pieces = with_logprobs ? event_logprobs(event) : std::vector<TokenLogprob>{};
+    if (!api.stream) {
+      text += event.text;
+      for (auto& piece : pieces) logprobs.push_back(std::move(piece));
+      return;
+    }
+    start_stream();
+    if (event.text.empty() && !with_logprobs) return;  // text held back for now
+    const std::size_t offset = token_bytes;
+    for (const auto& piece : pieces) token_bytes += piece.text.size();
+    responder->send(sse_event(chunk_json(
+        who, event.text, logprobs_json(who.endpoint, pieces, with_logprobs, offset), "", false)));
+  }
+
+  void on_final(const actors::FinalEvent& final) {
+    --service->in_flight_;
+    service->metrics_.request_finished(final.finish_reason, final.prompt_tokens,
+                                       final.completion_tokens);
+    if (final.finish_reason == "error" && std::this_thread::get_id() == submitting_thread) {
+      // Refused by the engine's own checks before it took the request.
+      const bool stopped = final.error == "the engine is shut down";
+      respond_error(*responder, stopped ? ApiError(503, "the server is shutting down")
+                                        : ApiError(400, final.error, field_of(final.error)));
+      return;
+    }
+    if (final.finish_reason == "stop" || final.finish_reason == "length") {
+      finish_normally(final);
+    } else {
+      finish_abnormally(final);
+    }
+  }
+
+  void finish_normally(const actors::FinalEvent& final) {
+    if (!api.stream) {
+      respond_json(*responder, 200,
+                   response_json(who, text, logprobs_json(who.endpoint, logprobs, api.sampling.logprobs),
+                                 final.finish_reason, final.prompt_tokens, final.completion_tokens));
+      return;
+    }
+    start_stream();
+    responder->send(sse_event(chunk_json(who, "", nullptr, final.finish_reason, false)));
+    if (api.include_usage) {
+      responder->send(sse_event(usage_chunk_json(who, final.prompt_tokens, final.completion_tokens)));
+    }
+    end_stream();
+  }
+
+  // Cancelled (the client left, or the server is stopping) or failed inside the engine.
+  void finish_abnormally(const actors::FinalEvent& final) {
+    const bool failed = final.finish_reason == "error";
+    const ApiError error = failed ? ApiError(500, "generation failed: " + final.error)
+                                  : ApiError(503, "the request was cancelled: the server is shutting down");
+    if (!api.stream) {
+      respond_error(*responder, error);
+      return;
+    }
+    start_stream();
+    responder->send("data: " + error_json(error.status, error.what()) + "\n\n");
+    end_stream();
+  }
+};
+
+OpenAiService::OpenAiService(OpenAiServiceOptions options, actors::Engine& engine)
+    : options_(std::move(options)), engine_(engine), created_(unix_seconds()) {
+  const auto& dir = options_.model_dir;
+  if (std::filesystem::exists(dir / "tokenizer.json")) {
+    tokenizer_ = runtime::Tokenizer::load(dir);
+    try {
+      chat_template_ = runtime::ChatTemplate::from_model_dir(dir);
+    } catch (const Error& e) {
+      chat_template_problem_ = e.what();
+    }
+  } else {
+    chat_template_problem_ = "the model folder has no tokenizer.json";
+  }
+}
+
+OpenAiService::~OpenAiService() = default;
+
+bool OpenAiService::authorised(const HttpRequest& request) const {
+  if (options_.api_key.empty()) return true;
+  const auto header = request.find(http::field::authorization);
+  return header != request.end() && std::string(header->value()) == "Bearer " + options_.api_key;
+}
+
+void OpenAiService::handle(HttpRequest&& request, std::shared_ptr<Responder> responder) {
+  const std::string path = path_of(request);
+  const auto method = request.method();
+  const auto allow = [&](http::verb verb) {
+    if (method == verb) return true;
+    respond_error(*responder, ApiError(405, "use " + std::string(http::to_string(verb)) + " for " + path));
+    return false;
+  };
+  if (path == "/health") {
+    if (!allow(http::verb::get)) return;
+    respond_json(*responder, shutting_down_ ? 503 : 200,
+                 {{"status", shutting_down_ ? "shutting_down" : "ok"}});
+    return;
+  }
+  if (path == "/metrics") {
+    if (allow(http::verb::get)) respond_metrics(*responder);
+    return;
+  }
+  if (path.rfind("/v1/", 0) == 0 && !authorised(request)) {
+    respond_error(*responder, ApiError(401, "a valid API key is needed: send Authorization: Bearer <key>",
+                                       "", "invalid_request_error", "invalid_api_key"));
+    return;
+  }
+  if (path == "/v1/models") {
+    if (allow(http::verb::get)) respond_models(*responder);
+    return;
+  }
+  if (path == "/v1/models/" + options_.model_id) {
+    if (!allow(http::verb::get)) return;
+    respond_json(*responder, 200,
+                 {{"id", options_.model_id}, {"object", "model"}, {"created", created_}, {"owned_by", "tessera"}});
+    return;
+  }
+  if (path == "/v1/chat/completions" || path == "/v1/completions") {
+    if (!allow(http::verb::post)) return;
+    complete(request, path == "/v1/chat/completions" ? Endpoint::chat : Endpoint::completion,
+             std::move(responder));
+    return;
+  }
+  respond_error(*responder, ApiError(404, "no route for " + path, "", "invalid_request_error", "not_found"));
+}
+
+void OpenAiService::respond_models(Responder& responder) const {
+  OrderedJson model = {{"id", options_.model_id}, {"object", "model"}, {"created", created_}, {"owned_by", "tessera"}};
+  respond_json(responder, 200, {{"object", "list"}, {"data", OrderedJson::array({model})}});
+}
+
+void OpenAiService::respond_metrics(Responder& responder) const {
+  actors::EngineStats stats;
+  try {
+    stats = engine_.stats();
+  } catch (const Error& e) {
+    respond_error(responder, ApiError(503, e.what()));
+    return;
+  }
+  responder.respond(200, "text/plain; version=0.0.4", metrics_.render(stats));
+}
+
+std::string OpenAiService::token_text(std::int32_t id) const {
+  if (!tokenizer_) return "token_id:" + std::to_string(id);
+  const std::int32_t ids[] = {id};
+  return tokenizer_->decode(ids, /*skip_special_tokens=*/false);
+}
+
+std::vector<std::int32_t> OpenAiService::prompt_tokens(const ApiRequest& api) const {
+  if (api.endpoint == Endpoint::completion && api.prompt_is_ids) return api.prompt_ids;
+  if (!tokenizer_) {
+    throw ApiError(400, "this model has no tokenizer.json: give the prompt as token ids", "prompt");
+  }
+  try {
+    if (api.endpoint == Endpoint::completion) return tokenizer_->encode(api.prompt_text, true);
+    if (!chat_template_) throw ApiError(400, "chat is unavailable: " + chat_template_problem_, "messages");
+    // The rendered template holds its special tokens already, as with HF's apply_chat_template.
+    const std::string text = chat_template_->render(api.messages, true, OrderedJson::object());
+    return tokenizer_->encode(text, false);
+  } catch (const Error& e) {
+    throw ApiError(400, e.what(), api.endpoint == Endpoint::chat ? "messages" : "prompt");
+  }
+}
+
+void OpenAiService::complete(const HttpRequest& request, Endpoint endpoint,
+                             std::shared_ptr<Responder> responder) {
+  auto generation = std::make_shared<Generation>();
+  generation->arrival = Clock::now();
+  try {
+    if (shutting_down_) throw ApiError(503, "the server is shutting down");
+    OrderedJson body;
+    try {
+      body = OrderedJson::parse(request.body());
+    } catch (const nlohmann::json::parse_error& e) {
+      throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
+    }
+    ApiRequest api = parse_api_request(body, endpoint);
+    if (!api.model.empty() && api.model != options_.model_id) {
+      throw ApiError(404, "the model '" + api.model + "' does not exist; this server serves '" +
+                              options_.model_id + "'",
+                     "model", "invalid_request_error", "model_not_found");
+    }
+    actors::GenerateRequest generate;
+    generate.prompt = prompt_tokens(api);
+    const auto room = options_.context_tokens - static_cast<std::int64_t>(generate.prompt.size());
+    if (!api.max_tokens && room < 1) {
+      throw bad_field(endpoint == Endpoint::chat ? "messages" : "prompt",
+                      "the prompt's " + std::to_string(generate.prompt.size()) +
+                          " tokens leave no room in the context of " +
+                          std::to_string(options_.context_tokens) + " tokens");
+    }
+    generate.max_tokens = api.max_tokens.value_or(room);
+    generate.sampling = api.sampling;
+    generate.stop = api.stop;
+    generate.ignore_eos = api.ignore_eos;
+    generate.skip_special_tokens = api.skip_special_tokens;
+    if (in_flight_.fetch_add(1) >= options_.max_running + options_.max_queue) {
+      --in_flight_;
+      throw ApiError(429, "too many requests are queued; retry later", "", "rate_limit_exceeded",
+                     "rate_limit_exceeded");
+    }
+    generation->service = this;
+    generation->api = std::move(api);
+    generation->who = {endpoint, random_id(endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-"),
+                       unix_seconds(), options_.model_id};
+    generation->responder = responder;
+    generation->submitting_thread = std::this_thread::get_id();
+    const auto handle = engine_.submit(
+        std::move(generate), [generation](const actors::TokenEvent& e) { generation->on_token(e); },
+        [generation](const actors::FinalEvent& e) { generation->on_final(e); });
+    responder->on_disconnect([&engine = engine_, id = handle.id()] { engine.cancel(id); });
+  } catch (const ApiError& error) {
+    respond_error(*responder, error);
+  }
+}
+
+}  // namespace tessera::net

@@ -1,0 +1,69 @@
+#pragma once
+// The OpenAI-compatible API over an Engine: routes requests, turns each completion request into
+// a GenerateRequest, and writes the engine's token events back as one JSON response or as
+// Server-Sent Events. A client that disconnects has its request cancelled, which frees its KV
+// blocks. Requests beyond the running batch and a bounded queue are refused with 429.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "actors/engine.hpp"
+#include "net/http/http_server.hpp"
+#include "net/openai/api_error.hpp"
+#include "net/openai/api_request.hpp"
+#include "net/openai/metrics.hpp"
+#include "runtime/chat/chat_template.hpp"
+#include "runtime/tokenizer/tokenizer.hpp"
+
+namespace tessera::net {
+
+struct OpenAiServiceOptions {
+  std::filesystem::path model_dir;  // for its tokenizer and chat template
+  std::string model_id;        // what /v1/models lists and requests must name (when they name one)
+  std::string api_key;         // empty: no key needed
+  std::int64_t max_queue = 1024;  // requests allowed to wait beyond those running
+  std::int64_t max_running = 64;  // the engine's running batch
+  std::int64_t context_tokens = 0;  // prompt plus output at most: the model's context or KV pool
+};
+
+class OpenAiService {
+ public:
+  // The engine must outlive the service. Loads the model folder's tokenizer and chat template
+  // when it has them (without them, text prompts and chat are refused with a clear error).
+  OpenAiService(OpenAiServiceOptions options, actors::Engine& engine);
+  ~OpenAiService();
+
+  void handle(HttpRequest&& request, std::shared_ptr<Responder> responder);
+
+  // From here on new completion requests get 503; those in flight go on.
+  void begin_shutdown() { shutting_down_ = true; }
+  std::int64_t in_flight() const { return in_flight_.load(); }
+  ServerMetrics& metrics() { return metrics_; }
+
+ private:
+  struct Generation;
+  void complete(const HttpRequest& request, Endpoint endpoint, std::shared_ptr<Responder> responder);
+  std::vector<std::int32_t> prompt_tokens(const ApiRequest& request) const;
+  std::string token_text(std::int32_t id) const;
+  void respond_models(Responder& responder) const;
+  void respond_metrics(Responder& responder) const;
+  bool authorised(const HttpRequest& request) const;
+
+  OpenAiServiceOptions options_;
+  actors::Engine& engine_;
+  std::optional<runtime::Tokenizer> tokenizer_;
+  std::optional<runtime::ChatTemplate> chat_template_;
+  std::string chat_template_problem_;  // why there is none
+  std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<bool> shutting_down_{false};
+  std::int64_t created_ = 0;  // when the model was loaded, for /v1/models
+  ServerMetrics metrics_;
+};
+
+// The OpenAI error body for `error`, with its status.
+void respond_error(Responder& responder, const ApiError& error);
+
+}  // namespace tessera::net
