@@ -163,6 +163,7 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::async_write(stream_.socket(), asio::buffer(outbound_.front()),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->write_timer_.cancel();
+                        if (self->closed_) return;
                         if (ec) {
                           self->close();
                           return;
@@ -196,7 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
     write_timer_.cancel();
-    outbound_.clear();
+    if (!writing_) outbound_.clear();  // a write in progress still reads its buffer
     if (auto callback = std::exchange(disconnect_callback_, nullptr)) callback();
     if (auto server = server_.lock()) server->forget(this);
   }
