@@ -1,5 +1,6 @@
 #include "net/http/http_server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <atomic>
@@ -91,6 +92,13 @@ class Session : public std::enable_shared_from_this<Session> {
   auto executor() { return stream_.get_executor(); }
 
  private:
+  // The wait for a next request is the read timeout; 0 when this response ends the connection.
+  int keep_alive_seconds() const {
+    if (!keep_alive_) return 0;
+    return static_cast<int>(std::max<std::int64_t>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(options_.read_timeout).count()));
+  }
+
   bool is_current(std::uint64_t request) const {
     return !closed_ && in_request_ && request == request_number_ && !response_queued_;
   }
@@ -116,6 +124,14 @@ class Session : public std::enable_shared_from_this<Session> {
         asio::buffer(watch_bytes_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
           self->watching_ = false;
           if (self->closed_) return;
+          if (self->closing_) {  // draining what the client still sends before closing
+            if (ec) {
+              self->close();
+            } else {
+              self->watch_for_disconnect();
+            }
+            return;
+          }
           if (ec == asio::error::operation_aborted && self->response_done_) {
             self->read_request();  // cancelled on purpose: the response is out
             return;
@@ -134,7 +150,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void reply_and_close(unsigned status, const std::string& message) {
     keep_alive_ = false;
     response_done_ = false;
-    enqueue(serialize_response(status, "application/json", error_json(status, message), false));
+    enqueue(serialize_response(status, "application/json", error_json(status, message), 0));
     response_queued_ = true;
   }
 
@@ -180,7 +196,7 @@ class Session : public std::enable_shared_from_this<Session> {
     disconnect_callback_ = nullptr;
     response_done_ = true;
     if (!keep_alive_) {
-      close();
+      close_gracefully();
       return;
     }
     if (watching_) {
@@ -188,6 +204,20 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       read_request();
     }
+  }
+
+  // Closing a socket with unread input makes the kernel reset the connection, and a reset can
+  // destroy the response the client has not read yet (a 413 sent while the body still arrives).
+  // So: stop sending, read and drop what still comes for a moment, then close.
+  void close_gracefully() {
+    closing_ = true;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    write_timer_.expires_after(std::chrono::seconds(1));
+    write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->close();
+    });
+    if (!watching_) watch_for_disconnect();
   }
 
   void close() {
@@ -221,6 +251,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool streaming_ = false;
   bool response_queued_ = false;  // the last bytes of the response are queued
   bool response_done_ = false;    // ... and written
+  bool closing_ = false;  // the last response is out; input is drained until close()
   bool closed_ = false;
 };
 
@@ -304,13 +335,13 @@ void Session::respond(std::uint64_t request, unsigned status, std::string conten
                       std::string body) {
   if (!is_current(request) || streaming_) return;
   response_queued_ = true;
-  enqueue(serialize_response(status, content_type, std::move(body), keep_alive_));
+  enqueue(serialize_response(status, content_type, std::move(body), keep_alive_seconds()));
 }
 
 void Session::start_stream(std::uint64_t request, unsigned status, std::string content_type) {
   if (!is_current(request) || streaming_) return;
   streaming_ = true;
-  enqueue(serialize_stream_header(status, content_type, keep_alive_));
+  enqueue(serialize_stream_header(status, content_type, keep_alive_seconds()));
 }
 
 void Session::send(std::uint64_t request, std::string data) {

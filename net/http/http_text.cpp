@@ -14,19 +14,23 @@ namespace {
 namespace http = boost::beast::http;
 
 template <class Body>
-void set_common_fields(http::response<Body>& response, std::string_view content_type, bool keep_alive) {
+void set_common_fields(http::response<Body>& response, std::string_view content_type,
+                       int keep_alive_seconds) {
   response.set(http::field::server, "tessera");
   response.set(http::field::content_type,
                boost::beast::string_view(content_type.data(), content_type.size()));
-  response.keep_alive(keep_alive);
+  response.keep_alive(keep_alive_seconds > 0);
+  if (keep_alive_seconds > 0) {
+    response.set(http::field::keep_alive, "timeout=" + std::to_string(keep_alive_seconds));
+  }
 }
 
 }  // namespace
 
 std::string serialize_response(unsigned status, std::string_view content_type, std::string body,
-                               bool keep_alive) {
+                               int keep_alive_seconds) {
   http::response<http::string_body> response{static_cast<http::status>(status), 11};
-  set_common_fields(response, content_type, keep_alive);
+  set_common_fields(response, content_type, keep_alive_seconds);
   response.body() = std::move(body);
   response.prepare_payload();
   std::ostringstream out;
@@ -34,9 +38,10 @@ std::string serialize_response(unsigned status, std::string_view content_type, s
   return std::move(out).str();
 }
 
-std::string serialize_stream_header(unsigned status, std::string_view content_type, bool keep_alive) {
+std::string serialize_stream_header(unsigned status, std::string_view content_type,
+                                    int keep_alive_seconds) {
   http::response<http::empty_body> response{static_cast<http::status>(status), 11};
-  set_common_fields(response, content_type, keep_alive);
+  set_common_fields(response, content_type, keep_alive_seconds);
   response.set(http::field::cache_control, "no-cache");
   response.chunked(true);
   std::ostringstream out;

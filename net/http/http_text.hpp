@@ -7,10 +7,14 @@
 
 namespace tessera::net {
 
+// `keep_alive_seconds` > 0 keeps the connection open and tells the client, in a Keep-Alive
+// header, how long the server waits for its next request (clients such as Node's then retire the
+// connection in time instead of racing the server's close); 0 closes it.
 std::string serialize_response(unsigned status, std::string_view content_type, std::string body,
-                               bool keep_alive);
+                               int keep_alive_seconds);
 // The header of a chunked response; the body follows as frame_chunk() pieces and last_chunk().
-std::string serialize_stream_header(unsigned status, std::string_view content_type, bool keep_alive);
+std::string serialize_stream_header(unsigned status, std::string_view content_type,
+                                    int keep_alive_seconds);
 std::string frame_chunk(std::string_view data);
 std::string last_chunk();
 

@@ -91,6 +91,22 @@ void check_content(const Json& content, const std::string& field) {
   }
 }
 
+// Text parts read as one string, as most servers for open-weight models read them: the chat
+// templates of text-only models expect a string.
+Json join_text_parts(Json messages) {
+  for (auto& message : messages) {
+    auto content = message.find("content");
+    if (content == message.end() || !content->is_array()) continue;
+    std::string text;
+    for (std::size_t i = 0; i < content->size(); ++i) {
+      if (i > 0) text += '\n';
+      text += (*content)[i]["text"].get<std::string>();
+    }
+    *content = text;
+  }
+  return messages;
+}
+
 Json chat_messages(const Json& body) {
   const auto it = body.find("messages");
   if (it == body.end() || it->is_null()) throw bad_field("messages", "is required");
@@ -107,9 +123,13 @@ Json chat_messages(const Json& body) {
                                            role->dump() + ")");
     }
     const auto content = message.find("content");
+    // Only an assistant turn may leave its content out (when it carries tool calls instead).
+    if ((content == message.end() || content->is_null()) && *role != "assistant") {
+      throw bad_field(field + ".content", "is required for a " + role->get<std::string>() + " message");
+    }
     if (content != message.end()) check_content(*content, field + ".content");
   }
-  return *it;
+  return join_text_parts(*it);
 }
 
 std::vector<std::int32_t> token_ids(const Json& array) {

@@ -104,10 +104,17 @@ TEST(ApiRequest, NullMeansAbsent) {
 
 TEST(ApiRequest, MessagesKeepTheirOrderAndFields) {
   const Json messages = Json::array({{{"role", "system"}, {"content", "be brief"}},
-                                     {{"role", "user"}, {"content", Json::array({{{"type", "text"}, {"text", "hi"}}})}},
+                                     {{"role", "user"}, {"content", "hi"}, {"name", "u"}},
                                      {{"role", "assistant"}, {"content", nullptr}, {"name", "a"}}});
   const auto r = parse_api_request({{"messages", messages}}, Endpoint::chat);
   EXPECT_EQ(r.messages, messages);
+}
+
+TEST(ApiRequest, TextPartsReadAsOneString) {
+  const Json parts = Json::array({{{"type", "text"}, {"text", "In the"}}, {{"type", "text"}, {"text", "beginning"}}});
+  const auto r = parse_api_request({{"messages", Json::array({{{"role", "user"}, {"content", parts}}})}},
+                                   Endpoint::chat);
+  EXPECT_EQ(r.messages[0]["content"], "In the\nbeginning");
 }
 
 TEST(ApiRequest, CompletionPromptShapes) {
@@ -140,6 +147,8 @@ TEST(ApiRequest, WrongTypesNameTheField) {
   expect_bad({{"messages", Json::array({{{"content", "x"}}})}}, "messages[0].role");
   expect_bad({{"messages", Json::array({{{"role", "wizard"}, {"content", "x"}}})}}, "messages[0].role");
   expect_bad({{"messages", Json::array({{{"role", "user"}, {"content", 5}}})}}, "messages[0].content");
+  expect_bad({{"messages", Json::array({{{"role", "user"}}})}}, "messages[0].content");
+  expect_bad({{"messages", Json::array({{{"role", "system"}, {"content", nullptr}}})}}, "messages[0].content");
   expect_bad({{"messages", Json::array({{{"role", "user"}, {"content", Json::array({{{"type", "image_url"}}})}}})}},
              "messages[0].content");
   expect_bad({{"prompt", 5}}, "prompt", Endpoint::completion);
