@@ -1,6 +1,15 @@
-// Paged attention over f32 keys and values (see kernels.hpp). Correctness first: one block per
-// (query token, head); each warp runs an online softmax over every kWarps-th allowed position,
-// and the warps' partial results are merged at the end.
+// Paged attention over f32 keys and values (see kernels.hpp), for prefill chunks and decode
+// tokens alike.
+//
+// One block per (token, head tile, split). A head tile is up to kMaxTile query heads that share
+// one kv head, so each key and value row is read once per tile instead of once per query head
+// (GQA). A split is a run of kSplitPositions positions of the token's window: decode batches have
+// few tokens, and splitting their positions is what fills the GPU. Inside a block each warp runs
+// an online softmax over every kWarps-th position of the split; the warps are merged at the end,
+// and the splits by attention_merge_kernel (or in place when there is one split).
+//
+// A token's result depends only on its own positions and the split length, never on the other
+// tokens of the batch, so a sequence gets the same numbers however it is batched.
 #include <cmath>
 
 #include "kernels/cuda/kernels.hpp"
@@ -10,115 +19,253 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
+constexpr int kMaxTile = 8;         // query heads per block
+constexpr int kMaxDimPerLane = 8;   // head_dim up to 256
+
+// Query heads per block: the group (query heads per kv head) rounded up to a power of two, at
+// most kMaxTile; larger groups take several blocks.
+int tile_for(std::int64_t group) {
+  int tile = 1;
+  while (tile < kMaxTile && tile < group) tile *= 2;
+  return tile;
+}
 
 __global__ void store_kv_kernel(const float* k_src, const float* v_src, std::int64_t stride,
-                                const std::int64_t* slots, PagedKvLayer kv) {
+                                const std::int32_t* slots, PagedKvLayer kv) {
   const std::int64_t t = blockIdx.x;
   const std::int64_t width = kv.kv_heads * kv.head_dim;
-  const std::int64_t offset = slots[t] * width;
+  const std::int64_t offset = static_cast<std::int64_t>(slots[t]) * width;
   for (std::int64_t i = threadIdx.x; i < width; i += blockDim.x) {
     kv.k[offset + i] = k_src[t * stride + i];
     kv.v[offset + i] = v_src[t * stride + i];
   }
 }
 
-// Dynamic shared memory: query [head_dim], then per-warp accumulators [kWarps][head_dim].
-__global__ void paged_attention_kernel(const float* q, std::int64_t q_stride,
-                                       const std::int32_t* positions,
-                                       const std::int32_t* token_sequence,
-                                       const std::int32_t* table_offsets,
-                                       const std::int32_t* block_tables, std::int64_t heads,
-                                       PagedKvLayer kv, std::int64_t window, float scale,
-                                       float* out, std::int64_t out_stride) {
-  extern __shared__ float shared[];
-  __shared__ float warp_max[kWarps];
-  __shared__ float warp_total[kWarps];
-  const std::int64_t dim = kv.head_dim;
+struct AttentionArgs {
+  const float* q;
+  std::int64_t q_stride;
+  const std::int32_t* positions;
+  const std::int32_t* token_sequence;
+  const std::int32_t* block_tables;
+  std::int64_t table_stride;
+  std::int64_t heads;
+  PagedKvLayer kv;
+  std::int64_t window;
+  float scale;
+  std::int64_t split_positions;
+  float* out;
+  std::int64_t out_stride;
+  float* partial_values;  // [tokens, heads, splits, head_dim], with more than one split
+  float* partial_stats;   // [tokens, heads, splits, 2]: running max, running total
+};
+
+// Each lane owns the head dimensions j = lane + 32 * i (i < kDims), so loads of a key or value
+// row are coalesced and no two lanes touch the same accumulator.
+template <int kDims, int kTile>
+__global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
+  __shared__ float warp_values[kWarps][kTile][kDims * 32];
+  __shared__ float warp_max[kWarps][kTile];
+  __shared__ float warp_total[kWarps][kTile];
+
+  const std::int64_t dim = a.kv.head_dim;
+  const std::int64_t group = a.heads / a.kv.kv_heads;
+  const std::int64_t tiles_per_group = (group + kTile - 1) / kTile;
   const std::int64_t t = blockIdx.x;
-  const std::int64_t h = blockIdx.y;
+  const std::int64_t kv_head = blockIdx.y / tiles_per_group;
+  const std::int64_t first_head = kv_head * group + (blockIdx.y % tiles_per_group) * kTile;
+  const int tile = static_cast<int>(
+      min(static_cast<std::int64_t>(kTile), (kv_head + 1) * group - first_head));
   const int warp = static_cast<int>(threadIdx.x) / 32;
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  float* query = shared;
-  float* acc = shared + dim + warp * dim;
 
-  const float* q_row = q + t * q_stride + h * dim;
-  for (std::int64_t j = threadIdx.x; j < dim; j += kThreads) query[j] = q_row[j];
-  for (std::int64_t j = lane; j < dim; j += 32) acc[j] = 0.0f;
-  __syncthreads();
+  float query[kTile][kDims];
+  float acc[kTile][kDims];
+  float running_max[kTile];
+  float running_total[kTile];
+#pragma unroll
+  for (int h = 0; h < kTile; ++h) {
+    running_max[h] = -INFINITY;
+    running_total[h] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < kDims; ++i) {
+      const std::int64_t j = lane + 32 * i;
+      query[h][i] = h < tile && j < dim ? a.q[t * a.q_stride + (first_head + h) * dim + j] : 0.0f;
+      acc[h][i] = 0.0f;
+    }
+  }
 
-  const std::int64_t group = heads / kv.kv_heads;
-  const std::int64_t kv_offset = (h / group) * dim;
-  const std::int64_t slot_width = kv.kv_heads * dim;
-  const std::int32_t* table = block_tables + table_offsets[token_sequence[t]];
-  const std::int64_t last = positions[t];
-  std::int64_t first = 0;
-  if (window > 0 && last - window + 1 > 0) first = last - window + 1;
+  const std::int64_t last = a.positions[t];
+  const std::int64_t first = a.window > 0 && last - a.window + 1 > 0 ? last - a.window + 1 : 0;
+  const std::int64_t begin = first + blockIdx.z * a.split_positions;
+  const std::int64_t end = gridDim.z == 1 ? last + 1 : min(begin + a.split_positions, last + 1);
+  const std::int32_t* table = a.block_tables + a.token_sequence[t] * a.table_stride;
+  const std::int64_t slot_width = a.kv.kv_heads * dim;
+  const std::int64_t block_size = a.kv.block_size;
 
-  float running_max = -INFINITY;
-  float running_total = 0.0f;
-  for (std::int64_t p = first + warp; p <= last; p += kWarps) {
-    const std::int64_t slot =
-        static_cast<std::int64_t>(table[p / kv.block_size]) * kv.block_size + p % kv.block_size;
-    const float* key = kv.k + slot * slot_width + kv_offset;
-    const float* value = kv.v + slot * slot_width + kv_offset;
-    float dot = 0.0f;
-    for (std::int64_t j = lane; j < dim; j += 32) dot += query[j] * key[j];
-    for (int offset = 16; offset > 0; offset /= 2) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
-    const float score = dot * scale;
-    const float new_max = fmaxf(running_max, score);
-    const float correction = expf(running_max - new_max);  // 0 on the first position
-    const float weight = expf(score - new_max);
-    running_total = running_total * correction + weight;
-    // Each lane owns the accumulator entries j = lane, lane + 32, …: no other thread touches them.
-    for (std::int64_t j = lane; j < dim; j += 32) acc[j] = acc[j] * correction + weight * value[j];
-    running_max = new_max;
+  for (std::int64_t p = begin + warp; p < end; p += kWarps) {
+    const std::int64_t slot = static_cast<std::int64_t>(table[p / block_size]) * block_size +
+                              p % block_size;
+    const float* key = a.kv.k + slot * slot_width + kv_head * dim;
+    const float* value = a.kv.v + slot * slot_width + kv_head * dim;
+    float k_row[kDims];
+    float v_row[kDims];
+#pragma unroll
+    for (int i = 0; i < kDims; ++i) {
+      const std::int64_t j = lane + 32 * i;
+      k_row[i] = j < dim ? key[j] : 0.0f;
+      v_row[i] = j < dim ? value[j] : 0.0f;
+    }
+    float dot[kTile];
+#pragma unroll
+    for (int h = 0; h < kTile; ++h) {
+      dot[h] = 0.0f;
+#pragma unroll
+      for (int i = 0; i < kDims; ++i) dot[h] += query[h][i] * k_row[i];
+    }
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) {
+#pragma unroll
+      for (int h = 0; h < kTile; ++h) dot[h] += __shfl_xor_sync(0xffffffffu, dot[h], offset);
+    }
+#pragma unroll
+    for (int h = 0; h < kTile; ++h) {
+      if (h >= tile) continue;
+      const float score = dot[h] * a.scale;
+      const float new_max = fmaxf(running_max[h], score);
+      const float correction = expf(running_max[h] - new_max);  // 0 at the first position
+      const float weight = expf(score - new_max);
+      running_total[h] = running_total[h] * correction + weight;
+#pragma unroll
+      for (int i = 0; i < kDims; ++i) acc[h][i] = acc[h][i] * correction + weight * v_row[i];
+      running_max[h] = new_max;
+    }
+  }
+
+#pragma unroll
+  for (int h = 0; h < kTile; ++h) {
+#pragma unroll
+    for (int i = 0; i < kDims; ++i) warp_values[warp][h][lane + 32 * i] = acc[h][i];
   }
   if (lane == 0) {
-    warp_max[warp] = running_max;
-    warp_total[warp] = running_total;
+#pragma unroll
+    for (int h = 0; h < kTile; ++h) {
+      warp_max[warp][h] = running_max[h];
+      warp_total[warp][h] = running_total[h];
+    }
   }
   __syncthreads();
 
-  float global_max = -INFINITY;
-  for (int w = 0; w < kWarps; ++w) global_max = fmaxf(global_max, warp_max[w]);
-  float scales[kWarps];
-  float total = 0.0f;
-#pragma unroll
-  for (int w = 0; w < kWarps; ++w) {
-    // A warp that saw no position has max -inf and total 0: it contributes nothing.
-    scales[w] = warp_max[w] == -INFINITY ? 0.0f : expf(warp_max[w] - global_max);
-    total += scales[w] * warp_total[w];
-  }
-  float* o = out + t * out_stride + h * dim;
-  for (std::int64_t j = threadIdx.x; j < dim; j += kThreads) {
+  const std::int64_t splits = gridDim.z;
+  for (std::int64_t e = threadIdx.x; e < tile * dim; e += kThreads) {
+    const int h = static_cast<int>(e / dim);
+    const std::int64_t j = e % dim;
+    float block_max = -INFINITY;
+    for (int w = 0; w < kWarps; ++w) block_max = fmaxf(block_max, warp_max[w][h]);
+    float total = 0.0f;
     float sum = 0.0f;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) sum += scales[w] * shared[dim + w * dim + j];
-    o[j] = sum / total;
+    for (int w = 0; w < kWarps; ++w) {
+      // A warp that saw no position has max -inf and total 0: it contributes nothing.
+      const float s = warp_max[w][h] == -INFINITY ? 0.0f : expf(warp_max[w][h] - block_max);
+      total += s * warp_total[w][h];
+      sum += s * warp_values[w][h][j];
+    }
+    const std::int64_t head = first_head + h;
+    if (splits == 1) {
+      a.out[t * a.out_stride + head * dim + j] = sum / total;
+      continue;
+    }
+    const std::int64_t index = (t * a.heads + head) * splits + blockIdx.z;
+    a.partial_values[index * dim + j] = sum;
+    if (j == 0) {
+      a.partial_stats[2 * index] = block_max;
+      a.partial_stats[2 * index + 1] = total;
+    }
+  }
+}
+
+// One block per (token, head): merges the splits' partial results, in split order.
+__global__ void attention_merge_kernel(const float* partial_values, const float* partial_stats,
+                                       std::int64_t heads, std::int64_t dim, std::int64_t splits,
+                                       float* out, std::int64_t out_stride) {
+  const std::int64_t t = blockIdx.x;
+  const std::int64_t head = blockIdx.y;
+  const std::int64_t base = (t * heads + head) * splits;
+  float global_max = -INFINITY;
+  for (std::int64_t s = 0; s < splits; ++s) global_max = fmaxf(global_max, partial_stats[2 * (base + s)]);
+  float total = 0.0f;
+  for (std::int64_t s = 0; s < splits; ++s) {
+    const float m = partial_stats[2 * (base + s)];
+    if (m != -INFINITY) total += expf(m - global_max) * partial_stats[2 * (base + s) + 1];
+  }
+  for (std::int64_t j = threadIdx.x; j < dim; j += blockDim.x) {
+    float sum = 0.0f;
+    for (std::int64_t s = 0; s < splits; ++s) {
+      const float m = partial_stats[2 * (base + s)];
+      if (m != -INFINITY) sum += expf(m - global_max) * partial_values[(base + s) * dim + j];
+    }
+    out[t * out_stride + head * dim + j] = sum / total;
+  }
+}
+
+template <int kDims>
+void launch_attention(const AttentionArgs& args, int tile, dim3 grid, cudaStream_t stream) {
+  switch (tile) {
+    case 1: attention_kernel<kDims, 1><<<grid, kThreads, 0, stream>>>(args); break;
+    case 2: attention_kernel<kDims, 2><<<grid, kThreads, 0, stream>>>(args); break;
+    case 4: attention_kernel<kDims, 4><<<grid, kThreads, 0, stream>>>(args); break;
+    default: attention_kernel<kDims, kMaxTile><<<grid, kThreads, 0, stream>>>(args); break;
   }
 }
 
 }  // namespace
 
 void store_kv_f32(const float* k_src, const float* v_src, std::int64_t tokens, std::int64_t stride,
-                  const std::int64_t* slots, const PagedKvLayer& kv, cudaStream_t stream) {
+                  const std::int32_t* slots, const PagedKvLayer& kv, cudaStream_t stream) {
   if (tokens == 0) return;
   store_kv_kernel<<<static_cast<unsigned>(tokens), 128, 0, stream>>>(k_src, v_src, stride, slots,
                                                                     kv);
 }
 
-void paged_attention_f32(const float* q, std::int64_t tokens, std::int64_t q_stride,
-                         const std::int32_t* positions, const std::int32_t* token_sequence,
-                         const std::int32_t* table_offsets, const std::int32_t* block_tables,
-                         std::int64_t heads, const PagedKvLayer& kv, std::int64_t window,
-                         float scale, float* out, std::int64_t out_stride, cudaStream_t stream) {
-  if (tokens == 0 || heads == 0) return;
-  const dim3 grid(static_cast<unsigned>(tokens), static_cast<unsigned>(heads));
-  const std::size_t shared_bytes =
-      static_cast<std::size_t>((1 + kWarps) * kv.head_dim) * sizeof(float);
-  paged_attention_kernel<<<grid, kThreads, shared_bytes, stream>>>(
-      q, q_stride, positions, token_sequence, table_offsets, block_tables, heads, kv, window,
-      scale, out, out_stride);
+std::int64_t attention_blocks_per_token(std::int64_t heads, std::int64_t kv_heads) {
+  const std::int64_t group = heads / kv_heads;
+  const int tile = tile_for(group);
+  return kv_heads * ((group + tile - 1) / tile);
+}
+
+bool attention_supports_head_dim(std::int64_t head_dim) {
+  return head_dim > 0 && head_dim <= 32 * kMaxDimPerLane;
+}
+
+void paged_attention_f32(const PagedAttentionBatch& batch, std::int64_t heads,
+                         const PagedKvLayer& kv, std::int64_t window, float scale,
+                         const AttentionSplits& splits, float* out, std::int64_t out_stride,
+                         cudaStream_t stream) {
+  if (batch.tokens == 0 || heads == 0) return;
+  const AttentionArgs args{batch.q,         batch.q_stride,     batch.positions,
+                           batch.token_sequence, batch.block_tables, batch.table_stride,
+                           heads,           kv,                 window,
+                           scale,           splits.positions,   out,
+                           out_stride,      splits.partial_values, splits.partial_stats};
+  const dim3 grid(static_cast<unsigned>(batch.tokens),
+                  static_cast<unsigned>(attention_blocks_per_token(heads, kv.kv_heads)),
+                  static_cast<unsigned>(splits.count));
+  const int tile = tile_for(heads / kv.kv_heads);
+  const std::int64_t dims_per_lane = (kv.head_dim + 31) / 32;
+  if (dims_per_lane <= 1) {
+    launch_attention<1>(args, tile, grid, stream);
+  } else if (dims_per_lane <= 2) {
+    launch_attention<2>(args, tile, grid, stream);
+  } else if (dims_per_lane <= 4) {
+    launch_attention<4>(args, tile, grid, stream);
+  } else {
+    launch_attention<kMaxDimPerLane>(args, tile, grid, stream);
+  }
+  if (splits.count > 1) {
+    const dim3 merge_grid(static_cast<unsigned>(batch.tokens), static_cast<unsigned>(heads));
+    attention_merge_kernel<<<merge_grid, 128, 0, stream>>>(
+        splits.partial_values, splits.partial_stats, heads, kv.head_dim, splits.count, out,
+        out_stride);
+  }
 }
 
 }  // namespace tessera::kernels::cuda

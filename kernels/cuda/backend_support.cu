@@ -23,10 +23,10 @@ __global__ void add_bias_kernel(float* out, std::int64_t count, std::int64_t col
   }
 }
 
-__global__ void gather_rows_kernel(const float* x, std::int64_t cols, const std::int64_t* rows,
+__global__ void gather_rows_kernel(const float* x, std::int64_t cols, const std::int32_t* rows,
                                    float* out) {
   const std::int64_t i = blockIdx.x;
-  const float* src = x + rows[i] * cols;
+  const float* src = x + static_cast<std::int64_t>(rows[i]) * cols;
   for (std::int64_t j = threadIdx.x; j < cols; j += blockDim.x) out[i * cols + j] = src[j];
 }
 
@@ -80,7 +80,7 @@ void add_bias_rows(float* out, std::int64_t rows, std::int64_t cols, const __nv_
   add_bias_kernel<<<grid_for(count), kThreads, 0, stream>>>(out, count, cols, bias);
 }
 
-void gather_rows_f32(const float* x, std::int64_t cols, const std::int64_t* rows,
+void gather_rows_f32(const float* x, std::int64_t cols, const std::int32_t* rows,
                      std::int64_t count, float* out, cudaStream_t stream) {
   if (count == 0) return;
   gather_rows_kernel<<<static_cast<unsigned>(count), kThreads, 0, stream>>>(x, cols, rows, out);

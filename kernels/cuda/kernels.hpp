@@ -76,25 +76,58 @@ void rope_rotate_half_f32(float* x, std::int64_t tokens, std::int64_t stride, st
                           const float* inv_freq, cudaStream_t stream);
 
 // out[i, :] = x[rows[i], :].
-void gather_rows_f32(const float* x, std::int64_t cols, const std::int64_t* rows,
+void gather_rows_f32(const float* x, std::int64_t cols, const std::int32_t* rows,
                      std::int64_t count, float* out, cudaStream_t stream);
 
 // out[r] = index of the largest value of row r (the first one on ties).
 void argmax_rows_f32(const float* x, std::int64_t rows, std::int64_t cols, std::int32_t* out,
                      cudaStream_t stream);
 
+// out[r, :] = bf16(x[r, :]) · wᵀ (+ bias) for r < rows, rows in [1, kGemvMaxRows]: x is [rows, k]
+// f32, w is [m, k] bf16, out is [rows, m] f32. The decode-step product (see gemv.cu); it rounds x
+// to bf16 as the GEMM path does.
+constexpr std::int64_t kGemvMaxRows = 8;
+void gemv_bf16(const float* x, std::int64_t rows, std::int64_t k, const __nv_bfloat16* w,
+               std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream);
+
 // Copies each token's key and value rows (k_src + t * stride, v_src + t * stride) to its slot.
 void store_kv_f32(const float* k_src, const float* v_src, std::int64_t tokens, std::int64_t stride,
-                  const std::int64_t* slots, const PagedKvLayer& kv, cudaStream_t stream);
+                  const std::int32_t* slots, const PagedKvLayer& kv, cudaStream_t stream);
 
-// Causal paged attention for a batch of tokens from several sequences. Token t belongs to
-// sequence token_sequence[t]; that sequence's block table is block_tables + table_offsets[seq].
-// Token t attends to positions [max(0, positions[t] - window + 1), positions[t]] (window 0: from
-// 0). Query head h uses kv head h / (heads / kv_heads). out row t: heads * head_dim values.
-void paged_attention_f32(const float* q, std::int64_t tokens, std::int64_t q_stride,
-                         const std::int32_t* positions, const std::int32_t* token_sequence,
-                         const std::int32_t* table_offsets, const std::int32_t* block_tables,
-                         std::int64_t heads, const PagedKvLayer& kv, std::int64_t window,
-                         float scale, float* out, std::int64_t out_stride, cudaStream_t stream);
+// The tokens of one paged-attention call. Token t's query heads start at q + t * q_stride; it
+// belongs to sequence token_sequence[t], whose block table is block_tables + s * table_stride.
+struct PagedAttentionBatch {
+  const float* q = nullptr;
+  std::int64_t tokens = 0;
+  std::int64_t q_stride = 0;
+  const std::int32_t* positions = nullptr;
+  const std::int32_t* token_sequence = nullptr;
+  const std::int32_t* block_tables = nullptr;
+  std::int64_t table_stride = 0;
+};
+
+// How each token's positions are divided among blocks. With count 1 a block walks them all;
+// otherwise split s covers positions [first + s * positions, first + (s + 1) * positions) of the
+// token's window, and the caller provides partial_values (tokens * heads * count * head_dim
+// floats) and partial_stats (tokens * heads * count * 2 floats).
+struct AttentionSplits {
+  std::int64_t count = 1;
+  std::int64_t positions = 0;
+  float* partial_values = nullptr;
+  float* partial_stats = nullptr;
+};
+
+// Blocks per token and split of paged_attention_f32, for choosing the splits.
+std::int64_t attention_blocks_per_token(std::int64_t heads, std::int64_t kv_heads);
+// Whether paged_attention_f32 handles this head size (up to 256).
+bool attention_supports_head_dim(std::int64_t head_dim);
+
+// Causal paged attention. Token t attends to positions [max(0, positions[t] - window + 1),
+// positions[t]] (window 0: from 0). Query head h uses kv head h / (heads / kv_heads). Out row t:
+// heads * head_dim values at out + t * out_stride.
+void paged_attention_f32(const PagedAttentionBatch& batch, std::int64_t heads,
+                         const PagedKvLayer& kv, std::int64_t window, float scale,
+                         const AttentionSplits& splits, float* out, std::int64_t out_stride,
+                         cudaStream_t stream);
 
 }  // namespace tessera::kernels::cuda

@@ -76,6 +76,16 @@ class Backend {
   // out[i] = x[rows[i]].
   virtual void gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) = 0;
   virtual std::vector<std::int32_t> argmax_rows(const Tensor& logits) = 0;
+
+  // Optional brackets around one forward step, for a backend that uploads a step's metadata at
+  // once or records and replays whole steps (the CUDA backend's graphs); the CPU backend ignores
+  // them. Every operation of the step comes between begin_step and end_step; `replayable` is
+  // false when the step also runs collectives outside the backend. end_step returns the step's
+  // output in a form the caller may keep. abort_step ends a step that threw.
+  virtual void begin_step(const ForwardBatch& /*batch*/, const KvCache& /*cache*/,
+                          bool /*replayable*/) {}
+  virtual Tensor end_step(Tensor output) { return output; }
+  virtual void abort_step() noexcept {}
 };
 
 }  // namespace tessera::runtime

@@ -1,14 +1,22 @@
 #pragma once
 // The CUDA backend: one device, one stream. Weights (and norm weights, biases) are stored in bf16,
 // rounded to nearest even on the host at load; every activation, the residual stream and the KV
-// cache are f32. A linear converts its f32 input to bf16 in a scratch buffer and multiplies with
-// cuBLAS (bf16 inputs, f32 accumulation and output). Work is queued on the stream; the host waits
-// only where results come back (to_host, argmax_rows).
+// cache are f32. A linear of up to kernels::cuda::kGemvMaxRows rows with a large weight runs the
+// decode GEMV kernel; others convert the f32 input to bf16 and multiply with cuBLAS (bf16 inputs,
+// f32 accumulation and output). Both round the input to bf16 the same way.
+//
+// Memory comes from a caching allocator (CudaAllocator). Work is queued on the stream; the host
+// waits only where results come back (to_host, argmax_rows). Between begin_step and end_step the
+// step's metadata is uploaded once from pinned memory, and decode steps run as CUDA graphs (see
+// cuda_step_recorder.hpp). Inside a step new tensors are not zero-filled: every tensor the
+// transformer allocates there is written by the operation that follows; outside steps allocate
+// returns zeros, like the CPU backend.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 
 #include "runtime/backend/backend.hpp"
+#include "runtime/backend/cuda_allocator.hpp"
 
 namespace tessera::runtime {
 
@@ -48,16 +56,21 @@ class CudaBackend final : public Backend {
   void gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) override;
   std::vector<std::int32_t> argmax_rows(const Tensor& logits) override;
 
+  void begin_step(const ForwardBatch& batch, const KvCache& cache, bool replayable) override;
+  Tensor end_step(Tensor output) override;
+  void abort_step() noexcept override;
+
   // Waits for every queued operation (surfacing any asynchronous error as an Error).
   void synchronize();
 
+  // The caching allocator's counters (tensors, caches and temporaries; weights included).
+  CudaAllocator::Stats memory_stats() const;
+  // Decode steps run as CUDA graphs unless turned off (for comparisons); on by default.
+  void set_decode_graphs(bool enabled);
+  std::size_t decode_graph_count() const;
+
  private:
   struct State;
-  // Device scratch that grows as needed; the returned pointer is valid until the next call.
-  void* scratch(int which, std::size_t bytes);
-  // Copies host bytes into scratch `which` on the stream and returns the device pointer.
-  void* upload_scratch(int which, const void* data, std::size_t bytes);
-
   std::unique_ptr<State> state_;
 };
 

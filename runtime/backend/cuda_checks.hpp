@@ -48,9 +48,12 @@ inline std::string shape_text(const std::vector<std::int64_t>& shape) {
   throw Error(ErrorCategory::internal, "CudaBackend: " + message);
 }
 
-inline void require(bool condition, const std::string& message) {
-  if (!condition) fail(message);
-}
+// Checks an argument; the message (a std::string expression) is built only when the check fails,
+// so the checks cost nothing measurable on the per-operation path.
+#define TESSERA_CUDA_REQUIRE(condition, message)                          \
+  do {                                                                    \
+    if (!(condition)) ::tessera::runtime::cuda_checks::fail(message);     \
+  } while (0)
 
 inline void require_tensor(const Tensor& t, DType dtype, const char* what) {
   if (!t.defined() || t.device() != Device::cuda || t.dtype() != dtype) {
@@ -90,15 +93,15 @@ inline std::uint16_t to_bf16_bits(float value) {
 inline std::int64_t count_of(const std::vector<std::int64_t>& shape) {
   std::int64_t n = 1;
   for (const std::int64_t d : shape) {
-    require(d >= 0, "negative dimension in shape " + shape_text(shape));
+    TESSERA_CUDA_REQUIRE(d >= 0, "negative dimension in shape " + shape_text(shape));
     n *= d;
   }
   return n;
 }
 
 inline int as_int(std::int64_t v, const char* what) {
-  require(v >= 0 && v <= INT_MAX, std::string(what) + " = " + std::to_string(v) +
-                                      " does not fit cuBLAS's int");
+  TESSERA_CUDA_REQUIRE(v >= 0 && v <= INT_MAX,
+                       std::string(what) + " = " + std::to_string(v) + " does not fit an int");
   return static_cast<int>(v);
 }
 

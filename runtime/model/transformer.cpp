@@ -164,6 +164,16 @@ Tensor Transformer::forward(const ForwardBatch& batch, KvCache& cache) {
                       std::to_string(config_.vocab_size) + ")");
     }
   }
+  try {
+    backend_.begin_step(batch, cache, communicator_.size() == 1);
+    return backend_.end_step(forward_step(batch, cache));
+  } catch (...) {
+    backend_.abort_step();
+    throw;
+  }
+}
+
+Tensor Transformer::forward_step(const ForwardBatch& batch, KvCache& cache) {
   const auto tokens = static_cast<std::int64_t>(batch.token_ids.size());
   const std::int64_t hidden = config_.hidden_size;
   const auto eps = static_cast<float>(config_.rms_norm_eps);

@@ -47,6 +47,7 @@ class Transformer {
                        const ForwardBatch& batch, const Tensor& normed, Tensor& out);
   void mlp_block(const Layer& layer, const Tensor& normed, Tensor& out);
   void all_reduce(Tensor& partial_sums);
+  Tensor forward_step(const ForwardBatch& batch, KvCache& cache);
 
   ModelConfig config_;
   ShardPlan plan_;

@@ -1,0 +1,127 @@
+// The product of a few activation rows with a bf16 weight matrix, for decode steps: there the
+// whole cost is reading the weight once, and a GEMM library tuned for large products leaves much
+// of the memory bandwidth unused. One warp per weight row; each lane streams 16 bytes (8 weights)
+// per load with kUnroll loads in flight, and applies them to every activation row, so the weight
+// is read once whatever the number of rows (up to kGemvMaxRows).
+//
+// Activations are rounded to bf16 as they are read, exactly as the GEMM path rounds its input,
+// and every product is accumulated in f32. The summation order of one output depends only on k,
+// not on how many rows are computed together.
+#include <cuda_bf16.h>
+
+#include <cstdint>
+
+#include "kernels/cuda/kernels.hpp"
+
+namespace tessera::kernels::cuda {
+namespace {
+
+constexpr int kWarpsPerBlock = 8;
+constexpr int kUnroll = 4;
+
+__device__ inline float bf16_rounded(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
+
+// Eight bf16 weights (one 16-byte load) times elements [base, base + 8) of each activation row.
+template <int kRows>
+__device__ inline void accumulate8(const uint4& packed, const float* x, std::int64_t k,
+                                   std::int64_t base, float (&acc)[kRows]) {
+  const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&packed);
+  float w[8];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __bfloat1622float2(pairs[i]);
+    w[2 * i] = f.x;
+    w[2 * i + 1] = f.y;
+  }
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    const auto* xr = reinterpret_cast<const float4*>(x + r * k + base);
+    const float4 lo = __ldg(xr);
+    const float4 hi = __ldg(xr + 1);
+    const float xv[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[r] = fmaf(w[i], bf16_rounded(xv[i]), acc[r]);
+  }
+}
+
+// kVector: k is a multiple of 8 and x, w are 16-byte aligned (checked by the launcher).
+template <int kRows, bool kVector>
+__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+    gemv_kernel(const float* x, std::int64_t k, const __nv_bfloat16* w, std::int64_t m,
+                const __nv_bfloat16* bias, float* out) {
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) * kWarpsPerBlock +
+                           static_cast<std::int64_t>(threadIdx.x) / 32;
+  if (row >= m) return;  // the whole warp leaves together
+  const __nv_bfloat16* w_row = w + row * k;
+  float acc[kRows];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) acc[r] = 0.0f;
+
+  if constexpr (kVector) {
+    const auto* packed = reinterpret_cast<const uint4*>(w_row);
+    const std::int64_t chunks = k / 8;
+    std::int64_t c = lane;
+    // Weights are read once: stream them past L1 (__ldcs) and leave it to the activations.
+    for (; c + 32 * (kUnroll - 1) < chunks; c += 32 * kUnroll) {
+      uint4 loaded[kUnroll];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) loaded[u] = __ldcs(packed + c + 32 * u);
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) accumulate8<kRows>(loaded[u], x, k, (c + 32 * u) * 8, acc);
+    }
+    for (; c < chunks; c += 32) accumulate8<kRows>(__ldcs(packed + c), x, k, c * 8, acc);
+  } else {
+    for (std::int64_t i = lane; i < k; i += 32) {
+      const float wi = __bfloat162float(w_row[i]);
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) acc[r] = fmaf(wi, bf16_rounded(x[r * k + i]), acc[r]);
+    }
+  }
+
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset /= 2) {
+      acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], offset);
+    }
+  }
+  if (lane == 0) {
+    const float b = bias ? __bfloat162float(bias[row]) : 0.0f;
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) out[r * m + row] = acc[r] + b;
+  }
+}
+
+template <int kRows>
+void launch_gemv(bool vector, const float* x, std::int64_t k, const __nv_bfloat16* w,
+                 std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream) {
+  const auto blocks = static_cast<unsigned>((m + kWarpsPerBlock - 1) / kWarpsPerBlock);
+  if (vector) {
+    gemv_kernel<kRows, true><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, k, w, m, bias, out);
+  } else {
+    gemv_kernel<kRows, false><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, k, w, m, bias, out);
+  }
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+
+}  // namespace
+
+void gemv_bf16(const float* x, std::int64_t rows, std::int64_t k, const __nv_bfloat16* w,
+               std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream) {
+  if (rows == 0 || m == 0) return;
+  const bool vector = k % 8 == 0 && aligned16(x) && aligned16(w);
+  switch (rows) {
+    case 1: launch_gemv<1>(vector, x, k, w, m, bias, out, stream); break;
+    case 2: launch_gemv<2>(vector, x, k, w, m, bias, out, stream); break;
+    case 3: launch_gemv<3>(vector, x, k, w, m, bias, out, stream); break;
+    case 4: launch_gemv<4>(vector, x, k, w, m, bias, out, stream); break;
+    case 5: launch_gemv<5>(vector, x, k, w, m, bias, out, stream); break;
+    case 6: launch_gemv<6>(vector, x, k, w, m, bias, out, stream); break;
+    case 7: launch_gemv<7>(vector, x, k, w, m, bias, out, stream); break;
+    default: launch_gemv<kGemvMaxRows>(vector, x, k, w, m, bias, out, stream); break;
+  }
+}
+
+}  // namespace tessera::kernels::cuda

@@ -1,0 +1,146 @@
+// The CUDA backend's rotary embedding and paged attention: the operations that read a step's
+// positions, KV slots and block tables, taken from the step's metadata (one upload per step) when
+// the transformer passes the step's own batch.
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/kernels.hpp"
+#include "runtime/backend/cuda_backend.hpp"
+#include "runtime/backend/cuda_backend_state.hpp"
+#include "runtime/backend/cuda_checks.hpp"
+
+namespace tessera::runtime {
+namespace kc = kernels::cuda;
+using namespace cuda_checks;
+
+namespace {
+
+// Positions per split when a token's positions are divided among blocks (see attention.cu), as
+// long as that needs at most kMaxSplits splits. Fixed, so that a token's result depends only on
+// its own positions, however it is batched.
+constexpr std::int64_t kSplitPositions = 32;
+constexpr std::int64_t kMaxSplits = 64;
+
+// Splits for `tokens` tokens of up to `span` positions: enough blocks to fill the device twice,
+// and only where a batch is too small to do that by itself (decode).
+kc::AttentionSplits choose_splits(std::int64_t tokens, std::int64_t blocks_per_token,
+                                  std::int64_t span, int multiprocessors) {
+  kc::AttentionSplits splits;
+  if (tokens * blocks_per_token >= 2 * multiprocessors) return splits;
+  splits.positions = std::max(kSplitPositions, (span + kMaxSplits - 1) / kMaxSplits);
+  splits.count = std::max<std::int64_t>(1, (span + splits.positions - 1) / splits.positions);
+  return splits;
+}
+
+}  // namespace
+
+void CudaBackend::rope(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
+                       std::span<const std::int32_t> positions) {
+  State& s = *state_;
+  s.enter();
+  if (s.replayed(CudaOp::rope, {&qkv, &inv_freq})) return;
+  float* base = f32_out(qkv, "rope qkv");
+  const float* freq = f32_in(inv_freq, "rope inv_freq");
+  const auto tokens = static_cast<std::int64_t>(positions.size());
+  TESSERA_CUDA_REQUIRE(tokens == qkv.rows() && inv_freq.numel() >= shape.head_dim / 2 &&
+                           qkv.cols() >= shape.q_width() + shape.kv_width(),
+                       "rope of qkv " + shape_text(qkv.shape()) + " with " +
+                           std::to_string(tokens) + " positions and inv_freq " +
+                           shape_text(inv_freq.shape()));
+  const ForwardBatch* batch = s.step->batch();
+  const bool from_step = batch && positions.data() == batch->positions.data() &&
+                         positions.size() == batch->positions.size();
+  std::shared_ptr<void> keep;
+  const std::int32_t* device_positions =
+      s.device_ints(positions, from_step, s.step->layout().positions(), keep);
+  // Query heads and key heads sit side by side in each row: rotate them as one run of heads.
+  kc::rope_rotate_half_f32(base, tokens, qkv.cols(), shape.heads + shape.kv_heads,
+                           shape.head_dim, device_positions, freq, s.stream);
+  check_launch("rope_rotate_half_f32");
+}
+
+void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
+                            std::int64_t block_size, const ForwardBatch& batch,
+                            std::int64_t window, Tensor& out) {
+  State& s = *state_;
+  s.enter();
+  if (s.replayed(CudaOp::attention, {&qkv, &kv.k, &kv.v, &out}, window)) return;
+  const float* base = f32_in(qkv, "attention qkv");
+  float* out_data = f32_out(out, "attention out");
+  float* k_cache = f32_out(kv.k, "attention K cache");
+  float* v_cache = f32_out(kv.v, "attention V cache");
+  const std::int64_t tokens = qkv.rows();
+  const std::vector<std::int64_t> cache_shape{kv.k.shape().empty() ? 0 : kv.k.dim(0), block_size,
+                                              shape.kv_heads, shape.head_dim};
+  TESSERA_CUDA_REQUIRE(kv.k.shape() == cache_shape && kv.v.shape() == cache_shape,
+                       "KV cache of shapes " + shape_text(kv.k.shape()) + " and " +
+                           shape_text(kv.v.shape()) + ", expected " + shape_text(cache_shape));
+  TESSERA_CUDA_REQUIRE(shape.kv_heads > 0 && shape.heads % shape.kv_heads == 0 &&
+                           kc::attention_supports_head_dim(shape.head_dim),
+                       std::to_string(shape.heads) + " query heads over " +
+                           std::to_string(shape.kv_heads) + " kv heads of " +
+                           std::to_string(shape.head_dim) + " values");
+  TESSERA_CUDA_REQUIRE(qkv.cols() >= shape.qkv_width() && out.rows() == tokens &&
+                           out.cols() >= shape.q_width(),
+                       "attention of qkv " + shape_text(qkv.shape()) + " into " +
+                           shape_text(out.shape()));
+  TESSERA_CUDA_REQUIRE(static_cast<std::int64_t>(batch.positions.size()) == tokens,
+                       "batch of " + std::to_string(batch.positions.size()) + " positions for " +
+                           std::to_string(tokens) + " qkv rows");
+  if (tokens == 0) return;
+
+  // The step's metadata when this is the step's batch; otherwise this batch's, uploaded now.
+  const bool from_step = s.step->batch() == &batch;
+  cuda_step::StepLayout layout = s.step->layout();
+  cuda_step::StepBounds bounds = s.step->bounds();
+  const std::int32_t* meta = s.step->metadata();
+  std::shared_ptr<void> keep;
+  if (!from_step) {
+    layout = cuda_step::layout_for(batch);
+    std::vector<std::int32_t> host(static_cast<std::size_t>(layout.size()));
+    bounds = cuda_step::fill_metadata(batch, layout, block_size, host);
+    meta = s.device_ints(host, false, 0, keep);
+  }
+  TESSERA_CUDA_REQUIRE(bounds.max_block < cache_shape[0] &&
+                           bounds.max_slot < cache_shape[0] * block_size,
+                       "block " + std::to_string(bounds.max_block) + " or slot " +
+                           std::to_string(bounds.max_slot) + " outside the cache's " +
+                           std::to_string(cache_shape[0]) + " blocks of " +
+                           std::to_string(block_size));
+
+  const kernels::PagedKvLayer paged{k_cache, v_cache, block_size, shape.kv_heads, shape.head_dim};
+  const std::int64_t stride = qkv.cols();
+  kc::store_kv_f32(base + shape.q_width(), base + shape.q_width() + shape.kv_width(), tokens,
+                   stride, meta + layout.slots(), paged, s.stream);
+  check_launch("store_kv_f32");
+
+  // A recorded step replays with longer contexts than it was captured with: size its splits
+  // for the longest context its block tables allow.
+  const std::int64_t span = s.step->mode() == cuda_step::Mode::capture
+                                ? layout.table_stride * block_size
+                                : bounds.longest_span;
+  kc::AttentionSplits splits =
+      choose_splits(tokens, kc::attention_blocks_per_token(shape.heads, shape.kv_heads),
+                    window > 0 ? std::min(span, window) : span, s.multiprocessors);
+  std::shared_ptr<void> partial_values;
+  std::shared_ptr<void> partial_stats;
+  if (splits.count > 1) {
+    const auto per_split = static_cast<std::size_t>(tokens * shape.heads * splits.count);
+    partial_values = s.temporary(per_split * static_cast<std::size_t>(shape.head_dim) * sizeof(float));
+    partial_stats = s.temporary(per_split * 2 * sizeof(float));
+    splits.partial_values = static_cast<float*>(partial_values.get());
+    splits.partial_stats = static_cast<float*>(partial_stats.get());
+  }
+  const kc::PagedAttentionBatch attention_batch{
+      base, tokens, stride, meta + layout.positions(), meta + layout.token_sequence(),
+      meta + layout.tables(), layout.table_stride};
+  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+  kc::paged_attention_f32(attention_batch, shape.heads, paged, window, scale, splits, out_data,
+                          out.cols(), s.stream);
+  check_launch("paged_attention_f32");
+}
+
+}  // namespace tessera::runtime
