@@ -1,7 +1,10 @@
 #include "actors/engine.hpp"
 
 #include <caf/all.hpp>
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <unordered_map>
@@ -16,6 +19,10 @@
 #include "runtime/kv/kv_cache.hpp"
 #include "runtime/model/shard_plan.hpp"
 #include "runtime/tokenizer/tokenizer.hpp"
+#if TESSERA_HAS_CUDA
+#include "runtime/backend/cuda_backend.hpp"
+#include "runtime/backend/cuda_device.hpp"
+#endif
 
 namespace tessera::actors {
 
@@ -73,9 +80,23 @@ Error bad_config(const std::string& field, const std::string& what) {
   return Error(ErrorCategory::invalid_argument, "EngineConfig." + field + " " + what);
 }
 
+std::string number_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
 void check_config(const EngineConfig& c) {
   if (c.tensor_parallel < 1) throw bad_config("tensor_parallel", "must be at least 1");
+  if (!(c.gpu_memory_utilization > 0.0 && c.gpu_memory_utilization <= 1.0)) {
+    throw bad_config("gpu_memory_utilization",
+                     "must be above 0 and at most 1 (got " +
+                         number_text(c.gpu_memory_utilization) + ")");
+  }
   if (c.kv_blocks < 0) throw bad_config("kv_blocks", "must be 0 (automatic) or positive");
+  if (c.kv_blocks > std::numeric_limits<std::int32_t>::max()) {
+    throw bad_config("kv_blocks", "must fit a 32-bit block id");
+  }
   if (c.kv_blocks == 0 && c.kv_memory_bytes < 1) {
     throw bad_config("kv_memory_bytes", "must be positive when kv_blocks is 0");
   }
@@ -84,29 +105,132 @@ void check_config(const EngineConfig& c) {
   if (c.max_running < 1) throw bad_config("max_running", "must be at least 1");
 }
 
-// Blocks that fit the memory budget on one rank, but never more than max_running sequences of
-// the model's full context need.
-std::int64_t pick_kv_blocks(const EngineConfig& c, const runtime::ModelConfig& model) {
-  if (c.kv_blocks > 0) return c.kv_blocks;
-  const auto plan = runtime::ShardPlan::make(model, 0, c.tensor_parallel);
-  const std::int64_t bytes_per_block =
-      2 * model.num_hidden_layers * plan.kv_heads * model.head_dim * c.block_size * 4;
-  const std::int64_t by_memory = c.kv_memory_bytes / std::max<std::int64_t>(1, bytes_per_block);
-  const std::int64_t by_need =
-      c.max_running * runtime::blocks_for_tokens(model.max_position_embeddings, c.block_size);
-  return std::max<std::int64_t>(1, std::min(by_memory, by_need));
+std::string bytes_text(std::int64_t bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(units)) value /= 1024.0, ++unit;
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.2f %s", value, units[unit]);
+  return text;
+}
+
+// The pool every rank allocates. The scheduler hands out one set of block ids for all ranks, so
+// they all hold the same count: the smallest any of them has room for, and never more than
+// max_running sequences of the model's full context need.
+std::int64_t agree_kv_blocks(const EngineConfig& c, const runtime::ModelConfig& model,
+                             DeviceKind device, const std::vector<ShardReady>& loaded) {
+  const ShardReady& tightest = *std::min_element(
+      loaded.begin(), loaded.end(),
+      [](const auto& a, const auto& b) { return a.kv_capacity_blocks < b.kv_capacity_blocks; });
+  const bool gpu = device == DeviceKind::cuda;
+  if (c.kv_blocks > 0) {
+    // On the CPU kv_memory_bytes is a budget the caller may override; a GPU's memory is not.
+    if (gpu && c.kv_blocks > tightest.kv_capacity_blocks) {
+      throw bad_config("kv_blocks", "is " + std::to_string(c.kv_blocks) + ", but rank " +
+                                        std::to_string(tightest.rank) + " has room for " +
+                                        std::to_string(tightest.kv_capacity_blocks) +
+                                        " blocks after its weights");
+    }
+    return c.kv_blocks;
+  }
+  std::int64_t blocks = std::min<std::int64_t>(tightest.kv_capacity_blocks,
+                                               std::numeric_limits<std::int32_t>::max());
+  if (model.max_position_embeddings > 0) {
+    blocks = std::min(blocks, c.max_running * runtime::blocks_for_tokens(
+                                                  model.max_position_embeddings, c.block_size));
+  }
+  if (!gpu) return std::max<std::int64_t>(1, blocks);
+  if (blocks < 1) {
+    throw bad_config(
+        "gpu_memory_utilization",
+        number_text(c.gpu_memory_utilization) + " leaves no room for one KV block (" +
+            bytes_text(tightest.kv_bytes_per_block) + ") on rank " +
+            std::to_string(tightest.rank) + " (" + tightest.device + "): after the weights " +
+            bytes_text(tightest.device_free_bytes) + " of " +
+            bytes_text(tightest.device_total_bytes) +
+            " are free; raise it, or spread the model over more GPUs");
+  }
+  return blocks;
+}
+
+// Sends the same message to every shard at once (ranks meet in collectives, so none may wait for
+// another's turn) and collects the ShardReady replies in rank order; what failed goes to
+// `failures`, one rank after another.
+template <class... Ts>
+std::vector<ShardReady> ask_every_shard(caf::scoped_actor& self,
+                                        const std::vector<caf::actor>& shards,
+                                        std::chrono::milliseconds timeout, std::string& failures,
+                                        const Ts&... message) {
+  using Reply = decltype(self->request(shards.front(), timeout, message...));
+  std::vector<Reply> replies;
+  for (const auto& shard : shards) replies.push_back(self->request(shard, timeout, message...));
+  std::vector<ShardReady> ready(shards.size());
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    replies[i].receive([&](const ShardReady& r) { ready[i] = r; },
+                       [&](caf::error& error) {
+                         failures += (failures.empty() ? "" : "; ") + self->system().render(error);
+                       });
+  }
+  return ready;
 }
 
 }  // namespace
+
+bool cuda_built() { return TESSERA_HAS_CUDA != 0; }
+
+int cuda_device_count() {
+#if TESSERA_HAS_CUDA
+  return runtime::CudaBackend::device_count();
+#else
+  return 0;
+#endif
+}
+
+std::string cuda_device_name(int device) {
+#if TESSERA_HAS_CUDA
+  return runtime::cuda_device_name(device);
+#else
+  (void)device;
+  throw Error(ErrorCategory::unsupported,
+              "this tessera was built without CUDA (CMake option TESSERA_CUDA)");
+#endif
+}
+
+DeviceKind resolve_device(const EngineConfig& config, const DeviceSettingNames& names) {
+  const int ranks = config.tensor_parallel;
+  switch (config.device) {
+    case DeviceKind::cpu:
+      return DeviceKind::cpu;
+    case DeviceKind::automatic:
+      return cuda_built() && cuda_device_count() >= ranks ? DeviceKind::cuda : DeviceKind::cpu;
+    case DeviceKind::cuda:
+      break;
+  }
+  if (!cuda_built()) {
+    throw Error(ErrorCategory::unsupported,
+                names.device +
+                    " is cuda, but this tessera was built without CUDA (CMake option "
+                    "TESSERA_CUDA was OFF, or no nvcc was found when it was configured)");
+  }
+  const int gpus = cuda_device_count();
+  if (gpus < ranks) {
+    throw Error(ErrorCategory::unsupported,
+                names.device + " is cuda with " + names.tensor_parallel + " " +
+                    std::to_string(ranks) + ", one GPU per rank, but " + std::to_string(gpus) +
+                    " CUDA GPU(s) were found");
+  }
+  return DeviceKind::cuda;
+}
 
 std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
   check_config(config);
   std::unique_ptr<Engine> engine(new Engine());
   engine->config_ = config;
+  engine->device_ = resolve_device(config);
   engine->model_config_ = runtime::ModelConfig::load(config.model_dir);
   engine->generation_config_ = runtime::GenerationConfig::load(config.model_dir);
   runtime::ShardPlan::make(engine->model_config_, 0, config.tensor_parallel);  // names misfits
-  engine->kv_blocks_ = pick_kv_blocks(config, engine->model_config_);
   std::shared_ptr<const runtime::Tokenizer> tokenizer;
   if (std::filesystem::exists(config.model_dir / "tokenizer.json")) {
     tokenizer = std::make_shared<runtime::Tokenizer>(runtime::Tokenizer::load(config.model_dir));
@@ -120,32 +244,46 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
   engine->system_ = std::make_unique<caf::actor_system>(cfg);
   engine->control_ = std::make_shared<EngineControl>();
 
-  // Every rank gets init at once: Gloo ranks join their group concurrently.
+  // Ranks of one group meet through one store: Gloo's rendezvous, or NCCL's unique id.
   std::shared_ptr<gloo::rendezvous::Store> store;
   if (config.tensor_parallel > 1) store = runtime::make_in_process_store();
   std::random_device entropy;
   const std::uint64_t seed_base = (std::uint64_t{entropy()} << 32) ^ entropy();
   for (int rank = 0; rank < config.tensor_parallel; ++rank) {
-    ShardConfig shard{config.model_dir, rank, config.tensor_parallel, engine->kv_blocks_,
-                      config.block_size, store, std::chrono::milliseconds(30000), seed_base};
+    ShardConfig shard;
+    shard.model_dir = config.model_dir;
+    shard.rank = rank;
+    shard.world_size = config.tensor_parallel;
+    shard.device = engine->device_;
+    shard.gpu_memory_utilization = config.gpu_memory_utilization;
+    shard.kv_memory_bytes = config.kv_memory_bytes;
+    shard.block_size = config.block_size;
+    shard.store = store;
+    shard.collective_timeout = std::chrono::milliseconds(30000);
+    shard.seed_base = seed_base;
     engine->shards_.push_back(spawn_shard(*engine->system_, std::move(shard)));
   }
+
+  // Two rounds: every rank loads its weights and says what KV pool it could hold (on a GPU that
+  // is only known once the weights are in), then every rank allocates the count agreed here.
+  // Whatever throws from here on, ~Engine stops the shards before the actor system goes.
   std::string failures;
   {
     caf::scoped_actor self{*engine->system_};
-    using Reply = decltype(self->request(engine->shards_.front(), config.start_timeout,
-                                         init_atom::value));
-    std::vector<Reply> replies;
-    for (const auto& shard : engine->shards_) {
-      replies.push_back(self->request(shard, config.start_timeout, init_atom::value));
-    }
-    for (auto& reply : replies) {
-      reply.receive([](const ShardReady&) {},
-                    [&](caf::error& error) {
-                      failures += (failures.empty() ? "" : "; ") + self->system().render(error);
-                    });
+    const auto loaded = ask_every_shard(self, engine->shards_, config.start_timeout, failures,
+                                        init_atom::value);
+    if (failures.empty()) {
+      const std::int64_t blocks =
+          agree_kv_blocks(config, engine->model_config_, engine->device_, loaded);
+      engine->ranks_ = ask_every_shard(self, engine->shards_, config.start_timeout, failures,
+                                       allocate_atom::value, blocks);
+      engine->kv_blocks_ = blocks;
     }
   }
+  if (!failures.empty()) {
+    throw Error(ErrorCategory::internal, "the engine could not start: " + failures);
+  }
+
   engine->sampler_ = spawn_sampler(*engine->system_, SamplerConfig{tokenizer});
   std::vector<std::int64_t> eos = engine->generation_config_.eos_token_ids;
   PlannerConfig planner{engine->kv_blocks_, config.block_size, config.max_batch_tokens,
@@ -155,11 +293,13 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
                                         config.step_timeout});
   caf::anon_send(engine->sampler_, init_atom::value, engine->scheduler_);
   engine->control_->scheduler = engine->scheduler_;
-  if (!failures.empty()) {
-    engine->shutdown();
-    throw Error(ErrorCategory::internal, "the engine could not start: " + failures);
-  }
   return engine;
+}
+
+std::int64_t Engine::kv_cache_bytes_per_rank() const {
+  std::int64_t per_block = 0;
+  for (const auto& rank : ranks_) per_block = std::max(per_block, rank.kv_bytes_per_block);
+  return kv_blocks_ * per_block;
 }
 
 Engine::~Engine() { shutdown(); }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -20,6 +21,23 @@
 namespace tessera::actors {
 
 struct EngineControl;  // what outlives the engine for handles: stopped flag, scheduler, registry
+
+// Whether this build has the CUDA backend and NCCL (CMake option TESSERA_CUDA).
+bool cuda_built();
+// CUDA GPUs this process sees: 0 without CUDA in the build, a driver or a GPU. Never throws.
+int cuda_device_count();
+// The GPU's name as the driver reports it ("NVIDIA H100 80GB HBM3"); throws Error(unsupported)
+// when CUDA is not built in or the device cannot be queried.
+std::string cuda_device_name(int device);
+// How errors about the device name the settings: the command line passes its flags' names.
+struct DeviceSettingNames {
+  std::string device = "EngineConfig.device";
+  std::string tensor_parallel = "EngineConfig.tensor_parallel";
+};
+// Where `config`'s shards run: cpu or cuda, never automatic. Throws Error(unsupported) naming the
+// device setting when it is cuda and CUDA is not built in, or there are fewer GPUs than
+// tensor-parallel ranks.
+DeviceKind resolve_device(const EngineConfig& config, const DeviceSettingNames& names = {});
 
 // A submitted request: its id, cancellation, and its final event.
 class RequestHandle {
@@ -39,8 +57,9 @@ class RequestHandle {
 
 class Engine {
  public:
-  // Loads the model on every rank and waits (up to config.start_timeout) until all are ready.
-  // Throws tessera::Error naming the field, file or rank that failed.
+  // Loads the model on every rank, sizes the KV pool (on GPUs from the memory the weights
+  // left) and waits (up to config.start_timeout for each of those two rounds) until all ranks
+  // are ready. Prints nothing. Throws tessera::Error naming the field, file or rank that failed.
   static std::unique_ptr<Engine> start(const EngineConfig& config);
   ~Engine();  // shutdown()
   Engine(const Engine&) = delete;
@@ -59,9 +78,15 @@ class Engine {
 
   EngineStats stats() const;  // throws Error(internal) when the scheduler does not answer in 1 s
   caf::actor scheduler() const { return scheduler_; }
+  const EngineConfig& config() const { return config_; }
   const runtime::ModelConfig& model_config() const { return model_config_; }
   const runtime::GenerationConfig& generation_config() const { return generation_config_; }
+  DeviceKind device() const { return device_; }  // cpu or cuda, as resolved at start
+  // Every rank's start-up report in rank order: its device, and its KV pool (kv_blocks, the
+  // same on every rank, and the bytes one block takes there).
+  const std::vector<ShardReady>& ranks() const { return ranks_; }
   std::int64_t kv_blocks() const { return kv_blocks_; }
+  std::int64_t kv_cache_bytes_per_rank() const;
   bool has_tokenizer() const { return has_tokenizer_; }
 
  private:
@@ -71,6 +96,8 @@ class Engine {
   EngineConfig config_;
   runtime::ModelConfig model_config_;
   runtime::GenerationConfig generation_config_;
+  DeviceKind device_ = DeviceKind::cpu;
+  std::vector<ShardReady> ranks_;
   std::int64_t kv_blocks_ = 0;
   bool has_tokenizer_ = false;
   std::unique_ptr<caf::actor_system_config> system_config_;

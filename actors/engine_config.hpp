@@ -4,14 +4,46 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 
 namespace tessera::actors {
 
+// Where the shards compute. automatic: one CUDA GPU per rank when CUDA was built in and there are
+// at least as many GPUs as ranks, otherwise the CPU.
+enum class DeviceKind : std::uint8_t { automatic, cpu, cuda };
+
+inline std::string_view to_string(DeviceKind device) {
+  switch (device) {
+    case DeviceKind::cpu:
+      return "cpu";
+    case DeviceKind::cuda:
+      return "cuda";
+    case DeviceKind::automatic:
+      break;
+  }
+  return "auto";
+}
+
+// "auto", "cpu" or "cuda"; nothing for any other text.
+inline std::optional<DeviceKind> parse_device_kind(std::string_view text) {
+  for (const auto device : {DeviceKind::automatic, DeviceKind::cpu, DeviceKind::cuda}) {
+    if (text == to_string(device)) return device;
+  }
+  return std::nullopt;
+}
+
 struct EngineConfig {
   std::filesystem::path model_dir;
-  int tensor_parallel = 1;           // shards (CPU ranks joined through Gloo when > 1)
-  std::int64_t kv_blocks = 0;        // 0: as many as kv_memory_bytes allows (capped, see below)
-  std::int64_t kv_memory_bytes = 256LL << 20;  // per rank, when kv_blocks is 0
+  int tensor_parallel = 1;  // shards: CPU ranks joined through Gloo, or GPUs through NCCL
+  DeviceKind device = DeviceKind::automatic;
+  // CUDA: the share of each GPU's memory tessera may fill; the KV pool gets what the weights
+  // leave of it, measured after they are loaded. Range (0, 1].
+  double gpu_memory_utilization = 0.9;
+  // 0: automatic, never more than max_running sequences of the model's full context need; on the
+  // CPU as many as kv_memory_bytes allows, on CUDA as many as gpu_memory_utilization allows.
+  std::int64_t kv_blocks = 0;
+  std::int64_t kv_memory_bytes = 256LL << 20;  // per CPU rank, when kv_blocks is 0
   std::int64_t block_size = 16;      // tokens per KV block
   std::int64_t max_batch_tokens = 256;  // new tokens per step (prefill chunks and decodes)
   std::int64_t max_running = 64;     // sequences in the running queue at once

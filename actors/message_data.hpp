@@ -54,10 +54,17 @@ struct ShardAck {
   std::string error;
 };
 
-// A shard's answer to init_atom: it loaded its weights and joined its group.
+// A shard's answer to both steps of its start-up. To init_atom (it loaded its weights and joined
+// its group): its device and how many KV blocks it could hold, kv_blocks still 0. To
+// (allocate_atom, blocks): the same, with kv_blocks the pool it now holds.
 struct ShardReady {
   std::int32_t rank = 0;
   std::int64_t kv_blocks = 0;
+  std::int64_t kv_capacity_blocks = 0;  // CPU: within kv_memory_bytes; CUDA: within free memory
+  std::int64_t kv_bytes_per_block = 0;  // one block of every layer's keys and values
+  std::string device{};                 // "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3)"
+  std::int64_t device_free_bytes = 0;   // CUDA, after the weights; 0 on the CPU
+  std::int64_t device_total_bytes = 0;
 };
 
 // A sequence the scheduler ended, and why ("stop", "length", "cancelled", "error").

@@ -52,7 +52,8 @@ typename Inspector::result_type inspect(Inspector& f, ShardAck& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ShardReady& x) {
-  return f(caf::meta::type_name("ShardReady"), x.rank, x.kv_blocks);
+  return f(caf::meta::type_name("ShardReady"), x.rank, x.kv_blocks, x.kv_capacity_blocks,
+           x.kv_bytes_per_block, x.device, x.device_free_bytes, x.device_total_bytes);
 }
 
 template <class Inspector>
@@ -118,6 +119,7 @@ CAF_ADD_TYPE_ID(tessera_actors, (tessera::actors::EngineStats))
 CAF_ADD_TYPE_ID(tessera_actors, (tessera::actors::RequestSinkPtr))
 // 0.17 atoms are compile-time constants (at most 10 characters) and need no ID.
 CAF_ADD_ATOM(tessera_actors, tessera::actors, init_atom, "init")
+CAF_ADD_ATOM(tessera_actors, tessera::actors, allocate_atom, "allocate")
 CAF_ADD_ATOM(tessera_actors, tessera::actors, submit_atom, "submit")
 CAF_ADD_ATOM(tessera_actors, tessera::actors, start_atom, "start")
 CAF_ADD_ATOM(tessera_actors, tessera::actors, cancel_atom, "cancel")

@@ -1,6 +1,8 @@
 #include "actors/shard_actor.hpp"
 
 #include <caf/all.hpp>
+#include <algorithm>
+#include <cmath>
 #include <span>
 #include <unordered_map>
 
@@ -8,18 +10,27 @@
 #include "runtime/backend/cpu_backend.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "runtime/comm/gloo_communicator.hpp"
+#include "runtime/core/error.hpp"
 #include "runtime/model/transformer.hpp"
 #include "runtime/sampling/token_sampler.hpp"
+#if TESSERA_HAS_CUDA
+#include "runtime/backend/cuda_backend.hpp"
+#include "runtime/backend/cuda_device.hpp"
+#include "runtime/comm/nccl_communicator.hpp"
+#endif
 
 namespace tessera::actors {
 namespace {
 
+// Members are destroyed in reverse order: the cache and weights before the communicator, and
+// that before the backend it waits on.
 struct ShardState {
   ShardConfig config;
-  runtime::CpuBackend backend;
+  std::unique_ptr<runtime::Backend> backend;
   std::unique_ptr<runtime::Communicator> communicator;
   std::unique_ptr<runtime::Transformer> model;
   runtime::KvCache cache;
+  ShardReady ready;  // what init reported; allocate fills in kv_blocks
   std::unordered_map<std::uint64_t, runtime::SamplingState> sampling;  // rank 0 only
   std::vector<float> host_logits;
   static inline const char* name = "tessera.shard";
@@ -40,7 +51,37 @@ caf::error failure(const ShardState& state, const std::string& what) {
                          "rank " + std::to_string(state.config.rank) + ": " + what);
 }
 
-void load(ShardState& state) {
+#if TESSERA_HAS_CUDA
+int cuda_device_of(const ShardConfig& config) {
+  return config.cuda_device >= 0 ? config.cuda_device : config.rank;
+}
+#endif
+
+// The rank computes on its CUDA device and joins its group through NCCL.
+void open_cuda(ShardState& state) {
+  const auto& config = state.config;
+#if TESSERA_HAS_CUDA
+  const int device = cuda_device_of(config);
+  auto backend = std::make_unique<runtime::CudaBackend>(device);
+  if (config.world_size > 1) {
+    runtime::NcclOptions options;
+    options.timeout = config.collective_timeout;
+    state.communicator = std::make_unique<runtime::NcclCommunicator>(
+        *backend, device, config.store, config.rank, config.world_size, options);
+  } else {
+    state.communicator = std::make_unique<runtime::SingleRankCommunicator>();
+  }
+  state.backend = std::move(backend);
+  state.ready.device =
+      "cuda:" + std::to_string(device) + " (" + runtime::cuda_device_name(device) + ")";
+#else
+  (void)config;  // the engine refuses cuda in such a build; this is the last line of defence
+  throw Error(ErrorCategory::unsupported,
+              "this tessera was built without CUDA (CMake option TESSERA_CUDA)");
+#endif
+}
+
+void open_cpu(ShardState& state) {
   const auto& config = state.config;
   if (config.world_size > 1) {
     runtime::GlooOptions options;
@@ -50,12 +91,59 @@ void load(ShardState& state) {
   } else {
     state.communicator = std::make_unique<runtime::SingleRankCommunicator>();
   }
+  state.backend = std::make_unique<runtime::CpuBackend>();
+  state.ready.device = "cpu";
+}
+
+// One block of every layer's keys and values, measured on a one-block cache so that it follows
+// whatever dtype and layout the backend keeps the cache in.
+std::int64_t kv_bytes_per_block(runtime::Transformer& model, std::int64_t block_size) {
+  const runtime::KvCache probe = model.allocate_cache(1, block_size);
+  std::int64_t bytes = 0;
+  for (const auto& layer : probe.layers) {
+    for (const runtime::Tensor* t : {&layer.k, &layer.v}) {
+      bytes += t->numel() * static_cast<std::int64_t>(runtime::dtype_size(t->dtype()));
+    }
+  }
+  return bytes;
+}
+
+// How many blocks this rank could hold: on a GPU what is free now, after the weights, less the
+// share of the device that gpu_memory_utilization keeps back (for activations and scratch).
+void measure_kv_capacity(ShardState& state) {
+  auto& ready = state.ready;
+  ready.kv_bytes_per_block = std::max<std::int64_t>(
+      1, kv_bytes_per_block(*state.model, state.config.block_size));
+  std::int64_t budget = state.config.kv_memory_bytes;
+#if TESSERA_HAS_CUDA
+  if (state.config.device == DeviceKind::cuda) {
+    const auto memory = runtime::cuda_device_memory(cuda_device_of(state.config));
+    ready.device_free_bytes = memory.free_bytes;
+    ready.device_total_bytes = memory.total_bytes;
+    const double kept_back =
+        (1.0 - state.config.gpu_memory_utilization) * static_cast<double>(memory.total_bytes);
+    budget = static_cast<std::int64_t>(
+        std::max(0.0, std::floor(static_cast<double>(memory.free_bytes) - kept_back)));
+  }
+#endif
+  ready.kv_capacity_blocks = budget / ready.kv_bytes_per_block;
+}
+
+void load(ShardState& state) {
+  const auto& config = state.config;
+  state.ready = ShardReady{};
+  state.ready.rank = config.rank;
+  if (config.device == DeviceKind::cuda) {
+    open_cuda(state);
+  } else {
+    open_cpu(state);
+  }
   const auto model_config = runtime::ModelConfig::load(config.model_dir);
   const auto plan = runtime::ShardPlan::make(model_config, config.rank, config.world_size);
   const auto checkpoint = runtime::Checkpoint::open(config.model_dir);
   state.model = std::make_unique<runtime::Transformer>(model_config, plan, checkpoint,
-                                                       state.backend, *state.communicator);
-  state.cache = state.model->allocate_cache(config.kv_blocks, config.block_size);
+                                                       *state.backend, *state.communicator);
+  measure_kv_capacity(state);
 }
 
 runtime::ForwardBatch make_batch(const StepPlan& plan, std::int64_t block_size) {
@@ -81,7 +169,7 @@ StepResult sample(ShardState& state, const StepPlan& plan, const runtime::Tensor
   StepResult result;
   result.step = plan.step;
   state.host_logits.resize(static_cast<std::size_t>(logits.numel()));
-  state.backend.to_host(logits, state.host_logits);
+  state.backend->to_host(logits, state.host_logits);
   const auto vocab = static_cast<std::size_t>(logits.cols());
   for (std::size_t i = 0; i < plan.sequences.size(); ++i) {
     const auto& seq = plan.sequences[i];
@@ -116,13 +204,27 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
         } catch (const std::exception& e) {
           return failure(state, e.what());
         }
-        return ShardReady{state.config.rank, state.config.kv_blocks};
+        return state.ready;
+      },
+      [=](allocate_atom, std::int64_t blocks) -> caf::result<ShardReady> {
+        auto& state = self->state;
+        try {
+          if (!state.model) throw std::runtime_error("the shard was never initialised");
+          state.cache = runtime::KvCache{};  // a second allocate replaces the pool, not adds one
+          state.cache = state.model->allocate_cache(blocks, state.config.block_size);
+        } catch (const std::exception& e) {
+          return failure(state, "allocating " + std::to_string(blocks) + " KV blocks: " + e.what());
+        }
+        state.ready.kv_blocks = blocks;
+        return state.ready;
       },
       [=](StepPlan& plan) -> caf::result<caf::message> {
         auto& state = self->state;
         const bool rank0 = state.config.rank == 0;
         try {
-          if (!state.model) throw std::runtime_error("the shard was never initialised");
+          if (!state.model || state.cache.layers.empty()) {
+            throw std::runtime_error("the shard has no KV pool yet (it needs init, then allocate)");
+          }
           for (const auto id : plan.released) state.sampling.erase(id);
           runtime::Tensor logits;
           if (!plan.sequences.empty()) {

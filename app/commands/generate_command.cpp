@@ -77,6 +77,7 @@ void run_generate(const GenerateOptions& options) {
   std::fprintf(stderr, "tessera: loading %s on %s\n", options.engine.model_dir.c_str(),
                layout_text(options.engine).c_str());
   const auto engine = actors::Engine::start(config);
+  std::fprintf(stderr, "tessera: %s\n", kv_cache_text(*engine).c_str());
   const std::vector<std::int32_t> prompt =
       resolve_prompt(options.prompt, options.engine.model_dir, engine->model_config().vocab_size);
   if (!options.logits_out.empty()) write_logits(options.logits_out, prompt_logits(options, prompt));
@@ -123,7 +124,7 @@ void run_generate(const GenerateOptions& options) {
         {"finish_reason", final.finish_reason},
         {"prompt_tokens", final.prompt_tokens},
         {"completion_tokens", final.completion_tokens},
-        {"backend", "cpu"},
+        {"backend", std::string(actors::to_string(engine->device()))},
         {"tensor_parallel", options.engine.tensor_parallel},
         {"time_to_first_token_seconds", first_token_seconds},
         {"decode_tokens_per_second", decode_rate},

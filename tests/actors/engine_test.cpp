@@ -38,10 +38,13 @@ struct Collector {
   }
 };
 
+// The CPU backend: these tests hold the engine to HF's f32 tokens exactly, which bf16 weights on
+// a GPU need not reproduce (tests/actors_cuda holds the CUDA engine to its own rule).
 EngineConfig config_for(const std::string& model, int tp = 1) {
   EngineConfig c;
   c.model_dir = fixture_models_dir() / model;
   c.tensor_parallel = tp;
+  c.device = DeviceKind::cpu;
   c.actor_threads = 2;
   return c;
 }
