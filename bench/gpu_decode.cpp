@@ -265,6 +265,8 @@ int main(int argc, char** argv) try {
   const double step_bytes =
       weight_bytes - 2.0 * static_cast<double>(config.vocab_size * config.hidden_size);
   const double roofline = bandwidth / step_bytes;
+  // The dtype the backend keeps keys and values in (bf16 on CUDA): what attention reads per token.
+  const std::string kv_dtype(to_string(model.allocate_cache(1, kBlockSize).layers.at(0).k.dtype()));
 
   nlohmann::json decode = nlohmann::json::array();
   double batch1 = 0.0;
@@ -295,6 +297,7 @@ int main(int argc, char** argv) try {
       {"copy_bandwidth_gb_per_second", bandwidth / 1e9},
       {"bf16_gemm_tflops", gemm / 1e12},
       {"decode_roofline_tokens_per_second", roofline},
+      {"kv_cache_dtype", kv_dtype},
       {"decode", decode},
       {"batch1_decode_tokens_per_second", batch1},
       {"batch1_decode_tokens_per_second_without_graphs", batch1_eager},

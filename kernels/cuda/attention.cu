@@ -1,5 +1,5 @@
-// Paged attention over f32 keys and values (see kernels.hpp), for prefill chunks and decode
-// tokens alike.
+// Paged attention over f32 or bf16 keys and values (see kernels.hpp), for decode tokens and
+// short prefill chunks (long ones go to flash_attention.cu).
 //
 // One block per (token, head tile, split). A head tile is up to kMaxTile query heads that share
 // one kv head, so each key and value row is read once per tile instead of once per query head
@@ -12,6 +12,7 @@
 // tokens of the batch, so a sequence gets the same numbers however it is batched.
 #include <cmath>
 
+#include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
 
 namespace tessera::kernels::cuda {
@@ -30,14 +31,17 @@ int tile_for(std::int64_t group) {
   return tile;
 }
 
+using detail::from_float;
+using detail::to_float;
+
+template <class KvT>
 __global__ void store_kv_kernel(const float* k_src, const float* v_src, std::int64_t stride,
-                                const std::int32_t* slots, PagedKvLayer kv) {
+                                const std::int32_t* slots, KvT* k, KvT* v, std::int64_t width) {
   const std::int64_t t = blockIdx.x;
-  const std::int64_t width = kv.kv_heads * kv.head_dim;
   const std::int64_t offset = static_cast<std::int64_t>(slots[t]) * width;
   for (std::int64_t i = threadIdx.x; i < width; i += blockDim.x) {
-    kv.k[offset + i] = k_src[t * stride + i];
-    kv.v[offset + i] = v_src[t * stride + i];
+    k[offset + i] = from_float<KvT>(k_src[t * stride + i]);
+    v[offset + i] = from_float<KvT>(v_src[t * stride + i]);
   }
 }
 
@@ -48,8 +52,9 @@ struct AttentionArgs {
   const std::int32_t* token_sequence;
   const std::int32_t* block_tables;
   std::int64_t table_stride;
+  const std::int32_t* token_list;  // null: block x is token x
   std::int64_t heads;
-  PagedKvLayer kv;
+  PagedKvCache kv;
   std::int64_t window;
   float scale;
   std::int64_t split_positions;
@@ -61,7 +66,7 @@ struct AttentionArgs {
 
 // Each lane owns the head dimensions j = lane + 32 * i (i < kDims), so loads of a key or value
 // row are coalesced and no two lanes touch the same accumulator.
-template <int kDims, int kTile>
+template <int kDims, int kTile, class KvT>
 __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
   __shared__ float warp_values[kWarps][kTile][kDims * 32];
   __shared__ float warp_max[kWarps][kTile];
@@ -70,7 +75,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
   const std::int64_t dim = a.kv.head_dim;
   const std::int64_t group = a.heads / a.kv.kv_heads;
   const std::int64_t tiles_per_group = (group + kTile - 1) / kTile;
-  const std::int64_t t = blockIdx.x;
+  const std::int64_t t = a.token_list ? a.token_list[blockIdx.x] : blockIdx.x;
   const std::int64_t kv_head = blockIdx.y / tiles_per_group;
   const std::int64_t first_head = kv_head * group + (blockIdx.y % tiles_per_group) * kTile;
   const int tile = static_cast<int>(
@@ -105,15 +110,15 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
   for (std::int64_t p = begin + warp; p < end; p += kWarps) {
     const std::int64_t slot = static_cast<std::int64_t>(table[p / block_size]) * block_size +
                               p % block_size;
-    const float* key = a.kv.k + slot * slot_width + kv_head * dim;
-    const float* value = a.kv.v + slot * slot_width + kv_head * dim;
+    const KvT* key = static_cast<const KvT*>(a.kv.k) + slot * slot_width + kv_head * dim;
+    const KvT* value = static_cast<const KvT*>(a.kv.v) + slot * slot_width + kv_head * dim;
     float k_row[kDims];
     float v_row[kDims];
 #pragma unroll
     for (int i = 0; i < kDims; ++i) {
       const std::int64_t j = lane + 32 * i;
-      k_row[i] = j < dim ? key[j] : 0.0f;
-      v_row[i] = j < dim ? value[j] : 0.0f;
+      k_row[i] = j < dim ? to_float(key[j]) : 0.0f;
+      v_row[i] = j < dim ? to_float(value[j]) : 0.0f;
     }
     float dot[kTile];
 #pragma unroll
@@ -186,8 +191,9 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
 // One block per (token, head): merges the splits' partial results, in split order.
 __global__ void attention_merge_kernel(const float* partial_values, const float* partial_stats,
                                        std::int64_t heads, std::int64_t dim, std::int64_t splits,
-                                       float* out, std::int64_t out_stride) {
-  const std::int64_t t = blockIdx.x;
+                                       const std::int32_t* token_list, float* out,
+                                       std::int64_t out_stride) {
+  const std::int64_t t = token_list ? token_list[blockIdx.x] : blockIdx.x;
   const std::int64_t head = blockIdx.y;
   const std::int64_t base = (t * heads + head) * splits;
   float global_max = -INFINITY;
@@ -207,23 +213,47 @@ __global__ void attention_merge_kernel(const float* partial_values, const float*
   }
 }
 
-template <int kDims>
+template <int kDims, class KvT>
 void launch_attention(const AttentionArgs& args, int tile, dim3 grid, cudaStream_t stream) {
   switch (tile) {
-    case 1: attention_kernel<kDims, 1><<<grid, kThreads, 0, stream>>>(args); break;
-    case 2: attention_kernel<kDims, 2><<<grid, kThreads, 0, stream>>>(args); break;
-    case 4: attention_kernel<kDims, 4><<<grid, kThreads, 0, stream>>>(args); break;
-    default: attention_kernel<kDims, kMaxTile><<<grid, kThreads, 0, stream>>>(args); break;
+    case 1: attention_kernel<kDims, 1, KvT><<<grid, kThreads, 0, stream>>>(args); break;
+    case 2: attention_kernel<kDims, 2, KvT><<<grid, kThreads, 0, stream>>>(args); break;
+    case 4: attention_kernel<kDims, 4, KvT><<<grid, kThreads, 0, stream>>>(args); break;
+    default: attention_kernel<kDims, kMaxTile, KvT><<<grid, kThreads, 0, stream>>>(args); break;
+  }
+}
+
+template <class KvT>
+void launch_attention_for_dims(const AttentionArgs& args, int tile, dim3 grid,
+                               cudaStream_t stream) {
+  const std::int64_t dims_per_lane = (args.kv.head_dim + 31) / 32;
+  if (dims_per_lane <= 1) {
+    launch_attention<1, KvT>(args, tile, grid, stream);
+  } else if (dims_per_lane <= 2) {
+    launch_attention<2, KvT>(args, tile, grid, stream);
+  } else if (dims_per_lane <= 4) {
+    launch_attention<4, KvT>(args, tile, grid, stream);
+  } else {
+    launch_attention<kMaxDimPerLane, KvT>(args, tile, grid, stream);
   }
 }
 
 }  // namespace
 
 void store_kv_f32(const float* k_src, const float* v_src, std::int64_t tokens, std::int64_t stride,
-                  const std::int32_t* slots, const PagedKvLayer& kv, cudaStream_t stream) {
+                  const std::int32_t* slots, const PagedKvCache& kv, cudaStream_t stream) {
   if (tokens == 0) return;
-  store_kv_kernel<<<static_cast<unsigned>(tokens), 128, 0, stream>>>(k_src, v_src, stride, slots,
-                                                                    kv);
+  const std::int64_t width = kv.kv_heads * kv.head_dim;
+  const auto blocks = static_cast<unsigned>(tokens);
+  if (kv.storage == KvStorage::bf16) {
+    store_kv_kernel<<<blocks, 128, 0, stream>>>(k_src, v_src, stride, slots,
+                                                static_cast<__nv_bfloat16*>(kv.k),
+                                                static_cast<__nv_bfloat16*>(kv.v), width);
+  } else {
+    store_kv_kernel<<<blocks, 128, 0, stream>>>(k_src, v_src, stride, slots,
+                                                static_cast<float*>(kv.k),
+                                                static_cast<float*>(kv.v), width);
+  }
 }
 
 std::int64_t attention_blocks_per_token(std::int64_t heads, std::int64_t kv_heads) {
@@ -237,34 +267,30 @@ bool attention_supports_head_dim(std::int64_t head_dim) {
 }
 
 void paged_attention_f32(const PagedAttentionBatch& batch, std::int64_t heads,
-                         const PagedKvLayer& kv, std::int64_t window, float scale,
+                         const PagedKvCache& kv, std::int64_t window, float scale,
                          const AttentionSplits& splits, float* out, std::int64_t out_stride,
                          cudaStream_t stream) {
   if (batch.tokens == 0 || heads == 0) return;
-  const AttentionArgs args{batch.q,         batch.q_stride,     batch.positions,
+  const AttentionArgs args{batch.q,           batch.q_stride,        batch.positions,
                            batch.token_sequence, batch.block_tables, batch.table_stride,
-                           heads,           kv,                 window,
-                           scale,           splits.positions,   out,
-                           out_stride,      splits.partial_values, splits.partial_stats};
+                           batch.token_list,  heads,                 kv,
+                           window,            scale,                 splits.positions,
+                           out,               out_stride,            splits.partial_values,
+                           splits.partial_stats};
   const dim3 grid(static_cast<unsigned>(batch.tokens),
                   static_cast<unsigned>(attention_blocks_per_token(heads, kv.kv_heads)),
                   static_cast<unsigned>(splits.count));
   const int tile = tile_for(heads / kv.kv_heads);
-  const std::int64_t dims_per_lane = (kv.head_dim + 31) / 32;
-  if (dims_per_lane <= 1) {
-    launch_attention<1>(args, tile, grid, stream);
-  } else if (dims_per_lane <= 2) {
-    launch_attention<2>(args, tile, grid, stream);
-  } else if (dims_per_lane <= 4) {
-    launch_attention<4>(args, tile, grid, stream);
+  if (kv.storage == KvStorage::bf16) {
+    launch_attention_for_dims<__nv_bfloat16>(args, tile, grid, stream);
   } else {
-    launch_attention<kMaxDimPerLane>(args, tile, grid, stream);
+    launch_attention_for_dims<float>(args, tile, grid, stream);
   }
   if (splits.count > 1) {
     const dim3 merge_grid(static_cast<unsigned>(batch.tokens), static_cast<unsigned>(heads));
     attention_merge_kernel<<<merge_grid, 128, 0, stream>>>(
-        splits.partial_values, splits.partial_stats, heads, kv.head_dim, splits.count, out,
-        out_stride);
+        splits.partial_values, splits.partial_stats, heads, kv.head_dim, splits.count,
+        batch.token_list, out, out_stride);
   }
 }
 

@@ -8,8 +8,6 @@
 
 #include <cstdint>
 
-#include "kernels/paged_kv_layer.hpp"
-
 namespace tessera::kernels::cuda {
 
 // out[i, :] = table[ids[i], :].
@@ -90,9 +88,24 @@ constexpr std::int64_t kGemvMaxRows = 8;
 void gemv_bf16(const float* x, std::int64_t rows, std::int64_t k, const __nv_bfloat16* w,
                std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream);
 
-// Copies each token's key and value rows (k_src + t * stride, v_src + t * stride) to its slot.
+// One layer's paged keys and values as the CUDA kernels see them: the shared layout
+// (kernels/paged_kv_layer.hpp, [blocks, block_size, kv_heads, head_dim]) with the element type
+// the cache is stored in. The CUDA backend keeps its own caches in bf16 (half the bytes a decode
+// step reads); f32 caches (the CPU backend's type, used by tests) work the same way.
+enum class KvStorage { f32, bf16 };
+struct PagedKvCache {
+  void* k = nullptr;
+  void* v = nullptr;
+  KvStorage storage = KvStorage::f32;
+  std::int64_t block_size = 0;
+  std::int64_t kv_heads = 0;
+  std::int64_t head_dim = 0;
+};
+
+// Copies each token's key and value rows (k_src + t * stride, v_src + t * stride) to its slot,
+// rounding to bf16 (nearest even) for a bf16 cache.
 void store_kv_f32(const float* k_src, const float* v_src, std::int64_t tokens, std::int64_t stride,
-                  const std::int32_t* slots, const PagedKvLayer& kv, cudaStream_t stream);
+                  const std::int32_t* slots, const PagedKvCache& kv, cudaStream_t stream);
 
 // The tokens of one paged-attention call. Token t's query heads start at q + t * q_stride; it
 // belongs to sequence token_sequence[t], whose block table is block_tables + s * table_stride.
@@ -104,6 +117,9 @@ struct PagedAttentionBatch {
   const std::int32_t* token_sequence = nullptr;
   const std::int32_t* block_tables = nullptr;
   std::int64_t table_stride = 0;
+  // When set, the call covers only the `tokens` tokens listed here (indices into the rows
+  // above); the others are left to another kernel (see flash_prefill_attention_f32).
+  const std::int32_t* token_list = nullptr;
 };
 
 // How each token's positions are divided among blocks. With count 1 a block walks them all;
@@ -126,8 +142,37 @@ bool attention_supports_head_dim(std::int64_t head_dim);
 // positions[t]] (window 0: from 0). Query head h uses kv head h / (heads / kv_heads). Out row t:
 // heads * head_dim values at out + t * out_stride.
 void paged_attention_f32(const PagedAttentionBatch& batch, std::int64_t heads,
-                         const PagedKvLayer& kv, std::int64_t window, float scale,
+                         const PagedKvCache& kv, std::int64_t window, float scale,
                          const AttentionSplits& splits, float* out, std::int64_t out_stride,
                          cudaStream_t stream);
+
+// Flash-style causal attention for prefill chunks (see flash_attention.cu): a block computes a
+// tile of query rows — up to kFlashTileRows (token, query head) pairs of one sequence's new
+// tokens and one kv head's group — loading each tile of keys and values into shared memory once
+// for all of them, with an online softmax. Scores and the probability-value product run on
+// tensor cores: queries, keys, values and probabilities are rounded to bf16, every sum is f32.
+// Same masking as paged_attention_f32 (causal, optional window).
+constexpr std::int64_t kFlashTileRows = 64;
+// Whether the flash kernel handles this shape: even head_dim up to 128, and a group (query
+// heads per kv head) of at most kFlashTileRows.
+bool flash_attention_supports(std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim);
+// New tokens of one sequence per tile: kFlashTileRows / group.
+std::int64_t flash_tokens_per_tile(std::int64_t heads, std::int64_t kv_heads);
+
+// One tile: `count` consecutive rows of the batch, starting at `first_token`, all of sequence
+// `sequence` (count <= flash_tokens_per_tile).
+struct FlashTile {
+  std::int32_t sequence = 0;
+  std::int32_t first_token = 0;
+  std::int32_t count = 0;
+};
+static_assert(sizeof(FlashTile) == 3 * sizeof(std::int32_t), "uploaded as int32 triples");
+
+// Attention of the tokens the `tile_count` tiles cover (batch.token_list is ignored): one block
+// per (tile, kv head), heaviest tiles first if the caller orders them so.
+void flash_prefill_attention_f32(const PagedAttentionBatch& batch, const FlashTile* tiles,
+                                 std::int64_t tile_count, std::int64_t heads,
+                                 const PagedKvCache& kv, std::int64_t window, float scale,
+                                 float* out, std::int64_t out_stride, cudaStream_t stream);
 
 }  // namespace tessera::kernels::cuda

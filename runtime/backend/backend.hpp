@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/backend/tensor.hpp"
@@ -44,6 +45,10 @@ class Backend {
 
   // An activation tensor in the backend's compute type.
   virtual Tensor allocate(std::vector<std::int64_t> shape) = 0;
+  // One layer's keys or values for the paged KV cache, zero-filled, in the dtype the backend
+  // keeps its cache in (its compute type unless it overrides this: the CUDA backend stores bf16
+  // to halve what attention reads). Only the backend itself reads these tensors' elements.
+  virtual Tensor allocate_kv(std::vector<std::int64_t> shape) { return allocate(std::move(shape)); }
   // A weight made of checkpoint pieces stacked along dimension 0; `shape` is the result's shape
   // (its rows equal the pieces' rows added up; the caller has checked the checkpoint's shapes).
   virtual Tensor load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,

@@ -162,6 +162,20 @@ void require_outside_recording(const cuda_step::StepRecorder& step, const char* 
 
 }  // namespace
 
+Tensor CudaBackend::allocate_kv(std::vector<std::int64_t> shape) {
+  State& s = *state_;
+  s.enter();
+  require_outside_recording(*s.step, "allocate_kv");
+  // Straight from the allocator: a cache outlives every step, so it must not come from a
+  // graph's pool.
+  const std::size_t bytes = static_cast<std::size_t>(count_of(shape)) * sizeof(std::uint16_t);
+  auto storage = s.memory->allocate_shared(bytes);
+  void* data = storage.get();
+  Tensor t(std::move(storage), data, DType::bf16, std::move(shape), Device::cuda);
+  check(cudaMemsetAsync(data, 0, bytes, s.stream), "cudaMemsetAsync (allocate_kv)");
+  return t;
+}
+
 Tensor CudaBackend::load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
                                 std::vector<std::int64_t> shape) {
   State& s = *state_;

@@ -1,7 +1,7 @@
 #pragma once
 // The CUDA backend: one device, one stream. Weights (and norm weights, biases) are stored in bf16,
-// rounded to nearest even on the host at load; every activation, the residual stream and the KV
-// cache are f32. A linear of up to kernels::cuda::kGemvMaxRows rows with a large weight runs the
+// rounded to nearest even on the host at load; every activation and the residual stream are f32,
+// the KV cache it allocates (allocate_kv) bf16 (attention also accepts f32 caches). A linear of up to kernels::cuda::kGemvMaxRows rows with a large weight runs the
 // decode GEMV kernel; others convert the f32 input to bf16 and multiply with cuBLAS (bf16 inputs,
 // f32 accumulation and output). Both round the input to bf16 the same way.
 //
@@ -34,6 +34,9 @@ class CudaBackend final : public Backend {
   std::string_view name() const override { return "cuda"; }
 
   Tensor allocate(std::vector<std::int64_t> shape) override;
+  // bf16 (rounded to nearest even as keys and values are stored): half the bytes of f32 for
+  // attention to read. Outside a step only.
+  Tensor allocate_kv(std::vector<std::int64_t> shape) override;
   Tensor load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
                      std::vector<std::int64_t> shape) override;
   Tensor upload(std::span<const float> values, std::vector<std::int64_t> shape) override;

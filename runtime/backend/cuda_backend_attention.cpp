@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/cuda/kernels.hpp"
+#include "runtime/backend/cuda_attention_plan.hpp"
 #include "runtime/backend/cuda_backend.hpp"
 #include "runtime/backend/cuda_backend_state.hpp"
 #include "runtime/backend/cuda_checks.hpp"
@@ -33,6 +34,19 @@ kc::AttentionSplits choose_splits(std::int64_t tokens, std::int64_t blocks_per_t
   splits.positions = std::max(kSplitPositions, (span + kMaxSplits - 1) / kMaxSplits);
   splits.count = std::max<std::int64_t>(1, (span + splits.positions - 1) / splits.positions);
   return splits;
+}
+
+// The cache as the kernels see it: f32 (the CPU backend's type, used by tests) or bf16 (what
+// allocate_kv gives), keys and values alike.
+kc::PagedKvCache paged_cache(KvLayer& kv, std::int64_t block_size, const AttentionShape& shape) {
+  const DType dtype = kv.k.dtype();
+  TESSERA_CUDA_REQUIRE(kv.k.defined() && kv.v.defined() && kv.k.device() == Device::cuda &&
+                           kv.v.device() == Device::cuda && kv.v.dtype() == dtype &&
+                           (dtype == DType::f32 || dtype == DType::bf16),
+                       "the K and V caches must be CUDA tensors of one dtype, f32 or bf16");
+  return {kv.k.data<void>(), kv.v.data<void>(),
+          dtype == DType::bf16 ? kc::KvStorage::bf16 : kc::KvStorage::f32, block_size,
+          shape.kv_heads, shape.head_dim};
 }
 
 }  // namespace
@@ -70,8 +84,7 @@ void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLa
   if (s.replayed(CudaOp::attention, {&qkv, &kv.k, &kv.v, &out}, window)) return;
   const float* base = f32_in(qkv, "attention qkv");
   float* out_data = f32_out(out, "attention out");
-  float* k_cache = f32_out(kv.k, "attention K cache");
-  float* v_cache = f32_out(kv.v, "attention V cache");
+  const kc::PagedKvCache paged = paged_cache(kv, block_size, shape);
   const std::int64_t tokens = qkv.rows();
   const std::vector<std::int64_t> cache_shape{kv.k.shape().empty() ? 0 : kv.k.dim(0), block_size,
                                               shape.kv_heads, shape.head_dim};
@@ -111,11 +124,41 @@ void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLa
                            std::to_string(cache_shape[0]) + " blocks of " +
                            std::to_string(block_size));
 
-  const kernels::PagedKvLayer paged{k_cache, v_cache, block_size, shape.kv_heads, shape.head_dim};
   const std::int64_t stride = qkv.cols();
   kc::store_kv_f32(base + shape.q_width(), base + shape.q_width() + shape.kv_width(), tokens,
                    stride, meta + layout.slots(), paged, s.stream);
   check_launch("store_kv_f32");
+
+  kc::PagedAttentionBatch attention_batch{
+      base, tokens, stride, meta + layout.positions(), meta + layout.token_sequence(),
+      meta + layout.tables(), layout.table_stride};
+  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+
+  // Long prefill chunks to the flash kernel, the rest to the per-token kernel. Recorded steps
+  // are decode steps (one token per sequence): they never plan flash tiles, so the uploads
+  // below (refused while recording) do not happen there.
+  const bool recording = s.step->mode() == cuda_step::Mode::capture ||
+                         s.step->mode() == cuda_step::Mode::replay;
+  const std::int64_t tokens_per_tile =
+      !recording && kc::flash_attention_supports(shape.heads, shape.kv_heads, shape.head_dim)
+          ? kc::flash_tokens_per_tile(shape.heads, shape.kv_heads)
+          : 0;
+  const cuda_step::AttentionPlan plan = cuda_step::plan_attention(batch, tokens_per_tile);
+  std::shared_ptr<void> keep_lists;
+  if (!plan.all_other()) {
+    // One upload: the tiles, then the other tokens.
+    std::vector<std::int32_t> lists = plan.flash_tiles;
+    lists.insert(lists.end(), plan.other_tokens.begin(), plan.other_tokens.end());
+    const std::int32_t* device_lists = s.device_ints(lists, false, 0, keep_lists);
+    kc::flash_prefill_attention_f32(attention_batch,
+                                    reinterpret_cast<const kc::FlashTile*>(device_lists),
+                                    plan.tile_count(), shape.heads, paged, window, scale,
+                                    out_data, out.cols(), s.stream);
+    check_launch("flash_prefill_attention_f32");
+    if (plan.other_tokens.empty()) return;
+    attention_batch.tokens = std::ssize(plan.other_tokens);
+    attention_batch.token_list = device_lists + plan.flash_tiles.size();
+  }
 
   // A recorded step replays with longer contexts than it was captured with: size its splits
   // for the longest context its block tables allow.
@@ -123,21 +166,19 @@ void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLa
                                 ? layout.table_stride * block_size
                                 : bounds.longest_span;
   kc::AttentionSplits splits =
-      choose_splits(tokens, kc::attention_blocks_per_token(shape.heads, shape.kv_heads),
+      choose_splits(attention_batch.tokens,
+                    kc::attention_blocks_per_token(shape.heads, shape.kv_heads),
                     window > 0 ? std::min(span, window) : span, s.multiprocessors);
   std::shared_ptr<void> partial_values;
   std::shared_ptr<void> partial_stats;
   if (splits.count > 1) {
+    // Indexed by the token's row in the batch, so sized for all of them.
     const auto per_split = static_cast<std::size_t>(tokens * shape.heads * splits.count);
     partial_values = s.temporary(per_split * static_cast<std::size_t>(shape.head_dim) * sizeof(float));
     partial_stats = s.temporary(per_split * 2 * sizeof(float));
     splits.partial_values = static_cast<float*>(partial_values.get());
     splits.partial_stats = static_cast<float*>(partial_stats.get());
   }
-  const kc::PagedAttentionBatch attention_batch{
-      base, tokens, stride, meta + layout.positions(), meta + layout.token_sequence(),
-      meta + layout.tables(), layout.table_stride};
-  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
   kc::paged_attention_f32(attention_batch, shape.heads, paged, window, scale, splits, out_data,
                           out.cols(), s.stream);
   check_launch("paged_attention_f32");

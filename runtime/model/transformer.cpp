@@ -119,7 +119,7 @@ KvCache Transformer::allocate_cache(std::int64_t num_blocks, std::int64_t block_
   for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
     const std::vector<std::int64_t> shape{num_blocks, block_size, attention_shape_.kv_heads,
                                           attention_shape_.head_dim};
-    cache.layers.push_back({backend_.allocate(shape), backend_.allocate(shape)});
+    cache.layers.push_back({backend_.allocate_kv(shape), backend_.allocate_kv(shape)});
   }
   return cache;
 }
