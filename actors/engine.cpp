@@ -9,6 +9,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "actors/cluster_head.hpp"
 #include "actors/messages.hpp"
 #include "actors/request_sink.hpp"
 #include "actors/sampler_actor.hpp"
@@ -230,7 +231,8 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
   engine->device_ = resolve_device(config);
   engine->model_config_ = runtime::ModelConfig::load(config.model_dir);
   engine->generation_config_ = runtime::GenerationConfig::load(config.model_dir);
-  runtime::ShardPlan::make(engine->model_config_, 0, config.tensor_parallel);  // names misfits
+  const int world_size = config.cluster ? config.cluster->world_size() : config.tensor_parallel;
+  runtime::ShardPlan::make(engine->model_config_, 0, world_size);  // names misfits
   std::shared_ptr<const runtime::Tokenizer> tokenizer;
   if (std::filesystem::exists(config.model_dir / "tokenizer.json")) {
     tokenizer = std::make_shared<runtime::Tokenizer>(runtime::Tokenizer::load(config.model_dir));
@@ -239,21 +241,29 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
 
   engine->system_config_ = std::make_unique<caf::actor_system_config>();
   auto& cfg = *engine->system_config_;
-  configure_actor_system(cfg);
+  if (config.cluster) {
+    config.cluster->configure(cfg);  // the middleman too
+  } else {
+    configure_actor_system(cfg);
+  }
   if (config.actor_threads > 0) cfg.set("scheduler.max-threads", config.actor_threads);
   engine->system_ = std::make_unique<caf::actor_system>(cfg);
   engine->control_ = std::make_shared<EngineControl>();
 
   // Ranks of one group meet through one store: Gloo's rendezvous, or NCCL's unique id.
   std::shared_ptr<gloo::rendezvous::Store> store;
-  if (config.tensor_parallel > 1) store = runtime::make_in_process_store();
+  if (config.cluster) {
+    store = config.cluster->open(*engine->system_);  // every node's ranks meet there
+  } else if (config.tensor_parallel > 1) {
+    store = runtime::make_in_process_store();
+  }
   std::random_device entropy;
   const std::uint64_t seed_base = (std::uint64_t{entropy()} << 32) ^ entropy();
   for (int rank = 0; rank < config.tensor_parallel; ++rank) {
     ShardConfig shard;
     shard.model_dir = config.model_dir;
     shard.rank = rank;
-    shard.world_size = config.tensor_parallel;
+    shard.world_size = world_size;
     shard.device = engine->device_;
     shard.gpu_memory_utilization = config.gpu_memory_utilization;
     shard.kv_memory_bytes = config.kv_memory_bytes;
@@ -262,6 +272,13 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
     shard.collective_timeout = std::chrono::milliseconds(30000);
     shard.seed_base = seed_base;
     engine->shards_.push_back(spawn_shard(*engine->system_, std::move(shard)));
+  }
+
+  // A worker's node link answers for all of its ranks, after the head's own shards.
+  if (config.cluster) {
+    for (auto& link : config.cluster->join(*engine->system_)) {
+      engine->shards_.push_back(std::move(link));
+    }
   }
 
   // Two rounds: every rank loads its weights and says what KV pool it could hold (on a GPU that
@@ -284,6 +301,7 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
     throw Error(ErrorCategory::internal, "the engine could not start: " + failures);
   }
 
+  if (config.cluster) config.cluster->ready();
   engine->sampler_ = spawn_sampler(*engine->system_, SamplerConfig{tokenizer});
   std::vector<std::int64_t> eos = engine->generation_config_.eos_token_ids;
   PlannerConfig planner{engine->kv_blocks_, config.block_size, config.max_batch_tokens,
@@ -420,6 +438,7 @@ void Engine::shutdown() {
   shards_.clear();
   sampler_ = caf::actor{};
   scheduler_ = caf::actor{};
+  if (config_.cluster) config_.cluster->close();
   system_.reset();  // waits for every actor (a running forward step finishes first)
 }
 

@@ -4,10 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string_view>
 
 namespace tessera::actors {
+
+class ClusterHead;  // cluster_head.hpp
 
 // Where the shards compute. automatic: one CUDA GPU per rank when CUDA was built in and there are
 // at least as many GPUs as ranks, otherwise the CPU.
@@ -50,6 +53,10 @@ struct EngineConfig {
   std::size_t actor_threads = 0;     // CAF worker threads; 0: CAF's default
   std::chrono::milliseconds start_timeout{120000};  // loading weights and joining the group
   std::chrono::milliseconds step_timeout{300000};   // one forward step
+  // A cluster head's part (net/cluster/head_node.hpp); null on a single node. With one, this
+  // node's tensor_parallel ranks are global ranks 0 … tensor_parallel-1 of cluster->world_size(),
+  // and start waits for every worker before its ranks join the group.
+  std::shared_ptr<ClusterHead> cluster;
 };
 
 }  // namespace tessera::actors

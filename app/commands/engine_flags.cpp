@@ -3,6 +3,10 @@
 #include <cstdio>
 #include <sstream>
 
+#include "actors/cluster_head.hpp"
+#include "app/commands/cluster_flags.hpp"
+#include "net/cluster/head_node.hpp"
+#include "net/cluster/node_fingerprint.hpp"
 #include "runtime/core/error.hpp"
 
 namespace tessera::app {
@@ -38,6 +42,7 @@ void add_engine_flags(CLI::App& command, EngineFlags& flags) {
   command.add_option("--gpu-memory-utilization", flags.gpu_memory_utilization,
                      "Share of each GPU for weights and KV cache, in (0, 1]")
       ->capture_default_str();
+  add_cluster_flags(command, flags.cluster);
 }
 
 actors::EngineConfig make_engine_config(const EngineFlags& flags) {
@@ -62,11 +67,22 @@ actors::EngineConfig make_engine_config(const EngineFlags& flags) {
   config.device = *device;
   config.gpu_memory_utilization = flags.gpu_memory_utilization;
   actors::resolve_device(config, {"--device", "--tp"});  // refuses cuda that cannot be had
+  // A head serves its workers from this Engine; a worker never gets here (run_if_worker).
+  const auto cluster = resolve_cluster_flags(flags.cluster, flags.tensor_parallel);
+  config.device = net::cluster_device(cluster, config.device, "--device");
+  if (cluster.role == net::ClusterRole::head) {
+    config.cluster = net::make_head_node(
+        cluster, config, net::make_fingerprint(config.model_dir, std::string(actors::to_string(config.device))));
+  }
   return config;
 }
 
 std::string layout_text(const EngineFlags& flags) {
   const auto config = make_engine_config(flags);
+  if (config.cluster) {
+    return std::to_string(config.tensor_parallel) + " CPU rank(s) heading a cluster of " +
+           std::to_string(config.cluster->world_size()) + " ranks (Gloo all-reduce)";
+  }
   const int ranks = config.tensor_parallel;
   if (actors::resolve_device(config) == actors::DeviceKind::cpu) {
     return ranks == 1 ? "1 CPU rank"

@@ -7,6 +7,7 @@
 
 #include "actors/engine.hpp"
 #include "actors/engine_config.hpp"
+#include "net/cluster/cluster_config.hpp"
 
 namespace tessera::app {
 
@@ -15,6 +16,7 @@ struct EngineFlags {
   int tensor_parallel = 1;
   std::string device = "auto";  // auto, cpu or cuda
   double gpu_memory_utilization = 0.9;
+  net::ClusterFlags cluster;  // app/commands/cluster_flags.hpp
 };
 
 void add_engine_flags(CLI::App& command, EngineFlags& flags);

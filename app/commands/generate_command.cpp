@@ -13,6 +13,7 @@
 #include "app/commands/engine_flags.hpp"
 #include "app/commands/prompt_input.hpp"
 #include "app/commands/registry.hpp"
+#include "app/commands/worker_mode.hpp"
 #include "runtime/backend/cpu_backend.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "runtime/comm/communicator.hpp"
@@ -70,6 +71,7 @@ std::vector<float> prompt_logits(const GenerateOptions& options,
 }
 
 void run_generate(const GenerateOptions& options) {
+  if (run_if_worker(options.engine)) return;  // a worker generates nothing of its own
   if (options.max_tokens < 1) {
     throw Error(ErrorCategory::invalid_argument, "--max-tokens must be at least 1");
   }

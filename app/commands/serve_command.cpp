@@ -17,6 +17,7 @@
 #include "actors/engine.hpp"
 #include "app/commands/engine_flags.hpp"
 #include "app/commands/registry.hpp"
+#include "app/commands/worker_mode.hpp"
 #include "net/http/http_server.hpp"
 #include "net/openai/openai_service.hpp"
 #include "runtime/core/error.hpp"
@@ -139,6 +140,7 @@ void drain(net::OpenAiService& service, actors::Engine& engine, double timeout_s
 }
 
 void run_serve(ServeOptions options) {
+  if (run_if_worker(options.engine)) return;  // a worker serves no HTTP
   if (options.api_key.empty()) {
     if (const char* key = std::getenv("TESSERA_API_KEY")) options.api_key = key;
   }

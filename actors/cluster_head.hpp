@@ -1,0 +1,38 @@
+#pragma once
+// What a cluster head adds to its Engine, as an interface: the Engine (actors/) drives it, and
+// net/cluster/ implements it with CAF's middleman, which this layer does not link. A null
+// EngineConfig::cluster means a single node.
+//
+// Engine::start calls, in order: configure (before the actor system exists), open (publishes the
+// rendezvous; the head's own ranks meet their peers in the store it returns), join (waits for
+// every worker; their node links go after the head's shards), then ready once every rank of
+// every node has initialised its communicator and allocated its KV pool. close runs at shutdown,
+// before the actor system goes.
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace gloo::rendezvous {
+class Store;
+}
+
+namespace tessera::actors {
+
+class ClusterHead {
+ public:
+  virtual ~ClusterHead() = default;
+  // Ranks of every node together; the head's own are 0 … EngineConfig::tensor_parallel - 1.
+  virtual int world_size() const = 0;
+  virtual void configure(caf::actor_system_config& cfg) const = 0;
+  virtual std::shared_ptr<gloo::rendezvous::Store> open(caf::actor_system& system) = 0;
+  // One node link per worker (node_link.hpp), in global rank order. Throws Error naming the
+  // workers that did not join in time and the last refusal.
+  virtual std::vector<caf::actor> join(caf::actor_system& system) = 0;
+  virtual void ready() = 0;
+  virtual void close() = 0;
+};
+
+}  // namespace tessera::actors

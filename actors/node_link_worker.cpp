@@ -1,0 +1,123 @@
+#include <caf/all.hpp>
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+#include "actors/messages.hpp"
+#include "actors/node_link.hpp"
+
+namespace tessera::actors {
+namespace {
+
+struct WorkerLinkState {
+  WorkerNodeLinkConfig config;
+  std::vector<caf::actor> shards;  // rank order
+  static inline const char* name = "tessera.worker_node_link";
+};
+
+using WorkerLinkActor = caf::stateful_actor<WorkerLinkState>;
+
+// Every local shard's answer to one message, as they arrive.
+template <class Reply>
+struct Gathered {
+  std::vector<std::optional<Reply>> replies;
+  std::string failures;  // "rank 2: …; rank 3: …"
+  std::size_t left = 0;
+};
+
+// Sends `message` to every local shard and, once all answered, hands what came back to `finish`.
+template <class Reply, class Finish>
+void fan_out(WorkerLinkActor* self, std::chrono::milliseconds timeout, const caf::message& message,
+             Finish finish) {
+  const auto& shards = self->state.shards;
+  auto gathered = std::make_shared<Gathered<Reply>>();
+  gathered->replies.resize(shards.size());
+  gathered->left = shards.size();
+  // Shared by every reply handler; the last one to arrive calls it (it delivers a promise, which
+  // is not const).
+  auto finish_once = std::make_shared<Finish>(std::move(finish));
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    auto done = [=] {
+      if (--gathered->left == 0) (*finish_once)(*gathered);
+    };
+    self->request(shards[i], timeout, message)
+        .then(
+            [=](Reply& reply) {
+              gathered->replies[i] = std::move(reply);
+              done();
+            },
+            [=](caf::error& error) {
+              auto& failures = gathered->failures;
+              failures += (failures.empty() ? "" : "; ") + self->system().render(error);
+              done();
+            });
+  }
+}
+
+// init and allocate: the rank with the least room speaks for the node (the engine sizes every
+// rank's pool by the tightest one).
+caf::response_promise gather_ready(WorkerLinkActor* self, caf::message message) {
+  auto promise = self->make_response_promise();
+  fan_out<ShardReady>(self, self->state.config.start_timeout, message,
+                      [promise](Gathered<ShardReady>& gathered) mutable {
+                        if (!gathered.failures.empty()) {
+                          promise.deliver(caf::make_error(caf::sec::runtime_error, gathered.failures));
+                          return;
+                        }
+                        const auto tightest = std::min_element(
+                            gathered.replies.begin(), gathered.replies.end(),
+                            [](const auto& a, const auto& b) {
+                              return a->kv_capacity_blocks < b->kv_capacity_blocks;
+                            });
+                        promise.deliver(**tightest);
+                      });
+  return promise;
+}
+
+caf::response_promise gather_acks(WorkerLinkActor* self, const StepPlan& plan) {
+  auto promise = self->make_response_promise();
+  const std::uint64_t step = plan.step;
+  fan_out<ShardAck>(self, self->state.config.step_timeout, caf::make_message(plan),
+                    [promise, step](Gathered<ShardAck>& gathered) mutable {
+                      ShardAck ack{step, gathered.replies.front() ? gathered.replies.front()->rank : 0,
+                                   gathered.failures.empty(), gathered.failures};
+                      for (const auto& reply : gathered.replies) {
+                        if (!reply || reply->healthy) continue;
+                        ack.healthy = false;
+                        ack.error += (ack.error.empty() ? "" : "; ") + reply->error;
+                      }
+                      promise.deliver(std::move(ack));
+                    });
+  return promise;
+}
+
+caf::behavior serving(WorkerLinkActor* self) {
+  return {
+      [=](init_atom) { return gather_ready(self, caf::make_message(init_atom::value)); },
+      [=](allocate_atom, std::int64_t blocks) {
+        return gather_ready(self, caf::make_message(allocate_atom::value, blocks));
+      },
+      [=](const StepPlan& plan) { return gather_acks(self, plan); },
+  };
+}
+
+caf::behavior worker_node_link(WorkerLinkActor* self, WorkerNodeLinkConfig config) {
+  self->state.config = config;
+  // Until the shards exist, the head's first messages wait in the mailbox instead of failing.
+  self->set_default_handler(caf::skip);
+  return {
+      [=](std::vector<caf::actor>& shards) {
+        self->state.shards = std::move(shards);
+        self->set_default_handler(caf::print_and_drop);
+        self->become(serving(self));
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_worker_node_link(caf::actor_system& system, WorkerNodeLinkConfig config) {
+  return system.spawn(worker_node_link, config);
+}
+
+}  // namespace tessera::actors

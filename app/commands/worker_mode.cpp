@@ -1,0 +1,25 @@
+#include "app/commands/worker_mode.hpp"
+
+#include <cstdio>
+
+#include "app/commands/cluster_flags.hpp"
+#include "net/cluster/worker_node.hpp"
+
+namespace tessera::app {
+
+void run_worker_mode(const EngineFlags& engine, const net::ClusterConfig& cluster) {
+  auto config = make_engine_config(engine);
+  config.device = net::cluster_device(cluster, config.device, "--device");
+  std::fprintf(stderr, "tessera: worker %d loading %s with %d rank(s) on the CPU\n",
+               cluster.worker_id, engine.model_dir.c_str(), config.tensor_parallel);
+  net::run_worker(config, cluster);
+}
+
+bool run_if_worker(const EngineFlags& engine) {
+  const auto cluster = resolve_cluster_flags(engine.cluster, engine.tensor_parallel);
+  if (cluster.role != net::ClusterRole::worker) return false;
+  run_worker_mode(engine, cluster);
+  return true;
+}
+
+}  // namespace tessera::app

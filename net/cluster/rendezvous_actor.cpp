@@ -1,0 +1,131 @@
+#include "net/cluster/rendezvous_actor.hpp"
+
+#include <caf/all.hpp>
+#include <cstdio>
+#include <map>
+#include <optional>
+
+#include "actors/node_link.hpp"
+#include "net/cluster/cluster_messages.hpp"
+
+namespace tessera::net {
+namespace {
+
+struct Pending {
+  caf::typed_response_promise<JoinAccepted> promise;
+  caf::actor worker_link;
+};
+
+struct RendezvousState {
+  RendezvousConfig config;
+  std::optional<Admission> admission;
+  std::map<int, Pending> pending;                 // admitted, awaiting the others
+  std::optional<std::vector<caf::actor>> links;   // once formed
+  std::vector<caf::typed_response_promise<std::vector<caf::actor>>> link_waiters;
+  std::string last_refusal;
+  static inline const char* name = "tessera.rendezvous";
+};
+
+using RendezvousActor = caf::stateful_actor<RendezvousState>;
+
+std::string rank_text(const RankRange& range) {
+  if (range.ranks == 1) return "global rank " + std::to_string(range.first_rank);
+  return "global ranks " + std::to_string(range.first_rank) + "-" +
+         std::to_string(range.first_rank + range.ranks - 1);
+}
+
+// Every worker is in: links for the scheduler, ranks and the store for the workers.
+void form(RendezvousActor* self) {
+  auto& state = self->state;
+  std::vector<caf::actor> links;
+  for (const auto& range : state.admission->assign()) {
+    auto& pending = state.pending.at(range.worker_id);
+    actors::HeadNodeLinkConfig link;
+    link.worker_link = pending.worker_link;
+    link.worker_id = range.worker_id;
+    link.first_rank = range.first_rank;
+    link.ranks = range.ranks;
+    link.start_timeout = state.config.start_timeout;
+    link.step_timeout = state.config.step_timeout;
+    links.push_back(actors::spawn_head_node_link(self->system(), link));
+    std::fprintf(stderr, "tessera: worker %d joined as %s\n", range.worker_id, rank_text(range).c_str());
+    pending.promise.deliver(JoinAccepted{range.first_rank, state.config.rules.global_world_size,
+                                         state.config.store});
+  }
+  state.pending.clear();
+  state.links = std::move(links);
+  for (auto& waiter : state.link_waiters) waiter.deliver(*state.links);
+  state.link_waiters.clear();
+}
+
+caf::error refuse(RendezvousActor* self, int worker_id, const std::string& reason) {
+  std::fprintf(stderr, "tessera: refused worker %d: %s\n", worker_id, reason.c_str());
+  self->state.last_refusal = reason;
+  return caf::make_error(caf::sec::runtime_error, reason);
+}
+
+caf::behavior rendezvous(RendezvousActor* self, RendezvousConfig config) {
+  self->state.admission.emplace(config.rules);
+  self->state.config = std::move(config);
+  // A worker admitted but gone before the cluster formed frees its id for a replacement.
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& state = self->state;
+    for (auto it = state.pending.begin(); it != state.pending.end(); ++it) {
+      if (it->second.worker_link.address() != down.source) continue;
+      std::fprintf(stderr, "tessera: worker %d left before the cluster formed\n", it->first);
+      state.admission->withdraw(it->first);
+      state.pending.erase(it);
+      return;
+    }
+  });
+  return {
+      [=](mn_join_atom, const JoinRequest& request,
+          const caf::actor& worker_link) -> caf::result<JoinAccepted> {
+        auto& state = self->state;
+        if (state.links) {
+          return refuse(self, request.worker_id,
+                        "the cluster has already formed (re-forming is not supported yet)");
+        }
+        if (!worker_link) return refuse(self, request.worker_id, "the worker sent no node link");
+        if (auto reason = state.admission->admit(request); !reason.empty()) {
+          return refuse(self, request.worker_id, reason);
+        }
+        std::fprintf(stderr, "tessera: worker %d admitted (%d rank(s)); %s\n", request.worker_id,
+                     request.local_ranks, state.admission->status().c_str());
+        auto promise = self->make_response_promise<JoinAccepted>();
+        self->monitor(worker_link);
+        state.pending.emplace(request.worker_id, Pending{promise, worker_link});
+        if (state.admission->complete()) form(self);
+        return promise;
+      },
+      [=](mn_workers_atom) -> caf::result<std::vector<caf::actor>> {
+        auto& state = self->state;
+        if (state.links) return *state.links;
+        auto promise = self->make_response_promise<std::vector<caf::actor>>();
+        state.link_waiters.push_back(promise);
+        return promise;
+      },
+      [=](mn_status_atom) {
+        const auto& state = self->state;
+        std::string status = state.admission->status();
+        if (!state.last_refusal.empty()) status += "; last refusal: " + state.last_refusal;
+        return status;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_rendezvous(caf::actor_system& system, RendezvousConfig config) {
+  return system.spawn(rendezvous, std::move(config));
+}
+
+std::string error_text(caf::actor_system& system, const caf::error& error) {
+  const auto& context = error.context();
+  if (error.category() == caf::atom("system") && context.match_elements<std::string>()) {
+    return context.get_as<std::string>(0);
+  }
+  return system.render(error);
+}
+
+}  // namespace tessera::net
