@@ -56,7 +56,11 @@ TEST(ClusterServe, WorkerKilledMidStreamEndsTheStreamWithAnErrorAndTheHeadStaysU
   ASSERT_TRUE(stream.read_until_text("\"error\"", 2s))
       << "no error 2 s after the worker died:\n" << stream.text().substr(0, 2000) << head.report();
   EXPECT_LT(std::chrono::steady_clock::now() - killed, 2s);
-  EXPECT_NE(stream.text().find("worker 0"), std::string::npos) << stream.text().substr(0, 4000);
+  // Whichever notices first ends the step: the node link's down message ("worker 0 ... lost") or
+  // the head's own rank, whose Gloo collective with the dead worker breaks. Both name the cause.
+  EXPECT_TRUE(stream.text().find("worker 0") != std::string::npos ||
+              stream.text().find("Gloo") != std::string::npos)
+      << stream.text().substr(0, 4000);
 
   HttpExchange health(port, "GET", "/health");
   EXPECT_TRUE(health.read_until_text("\r\n\r\n", 2s)) << health.text() << head.report();

@@ -219,8 +219,12 @@ TEST(Cluster, WorkerKilledMidGenerationFailsTheRequestWithinTwoSeconds) {
   ASSERT_TRUE(code.has_value()) << "no answer 2 s after the worker died\n" << head.report();
   EXPECT_EQ(*code, 1) << head.report();
   EXPECT_LT(seconds, 2.0);
-  EXPECT_NE(head.err().find("worker 0 (global rank 1)"), std::string::npos) << head.report();
-  EXPECT_NE(head.err().find("lost"), std::string::npos) << head.report();
+  // Whichever notices first ends the step: the node link's down message, or the head's own rank,
+  // whose Gloo collective with the dead worker breaks. Both name the cause.
+  const bool link_noticed = head.err().find("worker 0 (global rank 1)") != std::string::npos &&
+                            head.err().find("lost") != std::string::npos;
+  const bool collective_noticed = head.err().find("Gloo") != std::string::npos;
+  EXPECT_TRUE(link_noticed || collective_noticed) << head.report();
 }
 
 }  // namespace
