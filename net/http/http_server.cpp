@@ -17,11 +17,9 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
-#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -80,7 +78,6 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
   }
 
-  // Called by the Responder, always on the strand.
   // Called through a Responder, always on the strand. `request` numbers the connection's
   // requests, so that a late call for an earlier request is recognised and ignored.
   void respond(std::uint64_t request, unsigned status, std::string content_type, std::string body);
