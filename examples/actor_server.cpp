@@ -32,10 +32,7 @@ int main(int argc, char** argv) {
     const auto engine = tessera::actors::Engine::start(config);
 
     tessera::net::OpenAiServiceOptions api;
-    api.model_dir = config.model_dir;
     api.model_id = config.model_dir.filename().string();
-    api.context_tokens = engine->kv_blocks() * config.block_size;
-    api.max_running = config.max_running;
     tessera::net::OpenAiService service(api, *engine);
 
     tessera::net::HttpServerOptions http;

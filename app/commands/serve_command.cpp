@@ -174,19 +174,14 @@ void run_serve(ServeOptions options) {
     engine = actors::Engine::start(engine_config);
   }
   net::OpenAiServiceOptions service_options;
-  service_options.model_dir = options.engine.model_dir;
   service_options.model_id = model_id(options);
   service_options.api_key = options.api_key;
   service_options.max_queue = options.max_queue;
-  service_options.max_running = engine_config.max_running;
-  const auto max_positions = engine->model_config().max_position_embeddings;
-  service_options.context_tokens = engine->kv_blocks() * engine_config.block_size;
-  if (max_positions > 0) service_options.context_tokens = std::min(service_options.context_tokens, max_positions);
   auto api = std::make_unique<net::OpenAiService>(service_options, *engine);
   service = api.get();
   signal.serving();
   std::fprintf(stderr, "tessera: ready, serving model '%s' (context %lld tokens, %lld KV blocks)%s\n",
-               service_options.model_id.c_str(), static_cast<long long>(service_options.context_tokens),
+               service_options.model_id.c_str(), static_cast<long long>(api->context_tokens()),
                static_cast<long long>(engine->kv_blocks()),
                options.api_key.empty() ? "" : ", API key required");
 

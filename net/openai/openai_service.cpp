@@ -1,5 +1,6 @@
 #include "net/openai/openai_service.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -177,7 +178,12 @@ struct OpenAiService::Generation {
 
 OpenAiService::OpenAiService(OpenAiServiceOptions options, actors::Engine& engine)
     : options_(std::move(options)), engine_(engine), created_(unix_seconds()) {
-  const auto& dir = options_.model_dir;
+  const auto& engine_config = engine_.config();
+  context_tokens_ = engine_.kv_blocks() * engine_config.block_size;
+  if (const auto positions = engine_.model_config().max_position_embeddings; positions > 0) {
+    context_tokens_ = std::min(context_tokens_, positions);
+  }
+  const auto& dir = engine_config.model_dir;
   if (std::filesystem::exists(dir / "tokenizer.json")) {
     tokenizer_ = runtime::Tokenizer::load(dir);
     try {
@@ -298,19 +304,19 @@ void OpenAiService::complete(const HttpRequest& request, Endpoint endpoint,
     }
     actors::GenerateRequest generate;
     generate.prompt = prompt_tokens(api);
-    const auto room = options_.context_tokens - static_cast<std::int64_t>(generate.prompt.size());
+    const auto room = context_tokens_ - static_cast<std::int64_t>(generate.prompt.size());
     if (!api.max_tokens && room < 1) {
       throw bad_field(endpoint == Endpoint::chat ? "messages" : "prompt",
                       "the prompt's " + std::to_string(generate.prompt.size()) +
                           " tokens leave no room in the context of " +
-                          std::to_string(options_.context_tokens) + " tokens");
+                          std::to_string(context_tokens_) + " tokens");
     }
     generate.max_tokens = api.max_tokens.value_or(room);
     generate.sampling = api.sampling;
     generate.stop = api.stop;
     generate.ignore_eos = api.ignore_eos;
     generate.skip_special_tokens = api.skip_special_tokens;
-    if (in_flight_.fetch_add(1) >= options_.max_running + options_.max_queue) {
+    if (in_flight_.fetch_add(1) >= engine_.config().max_running + options_.max_queue) {
       --in_flight_;
       throw ApiError(429, "too many requests are queued; retry later", "", "rate_limit_exceeded",
                      "rate_limit_exceeded");

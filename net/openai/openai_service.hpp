@@ -5,7 +5,6 @@
 // blocks. Requests beyond the running batch and a bounded queue are refused with 429.
 #include <atomic>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,20 +20,21 @@
 namespace tessera::net {
 
 struct OpenAiServiceOptions {
-  std::filesystem::path model_dir;  // for its tokenizer and chat template
   std::string model_id;        // what /v1/models lists and requests must name (when they name one)
   std::string api_key;         // empty: no key needed
   std::int64_t max_queue = 1024;  // requests allowed to wait beyond those running
-  std::int64_t max_running = 64;  // the engine's running batch
-  std::int64_t context_tokens = 0;  // prompt plus output at most: the model's context or KV pool
 };
 
 class OpenAiService {
  public:
-  // The engine must outlive the service. Loads the model folder's tokenizer and chat template
-  // when it has them (without them, text prompts and chat are refused with a clear error).
+  // The engine must outlive the service. Loads the engine's model folder's tokenizer and chat
+  // template when it has them (without them, text prompts and chat are refused with a clear
+  // error).
   OpenAiService(OpenAiServiceOptions options, actors::Engine& engine);
   ~OpenAiService();
+
+  // Prompt plus output at most: the model's context, or the KV pool when that is smaller.
+  std::int64_t context_tokens() const { return context_tokens_; }
 
   void handle(HttpRequest&& request, std::shared_ptr<Responder> responder);
 
@@ -57,6 +57,7 @@ class OpenAiService {
   std::optional<runtime::Tokenizer> tokenizer_;
   std::optional<runtime::ChatTemplate> chat_template_;
   std::string chat_template_problem_;  // why there is none
+  std::int64_t context_tokens_ = 0;
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<bool> shutting_down_{false};
   std::int64_t created_ = 0;  // when the model was loaded, for /v1/models
