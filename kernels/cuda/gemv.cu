@@ -5,8 +5,8 @@
 // is read once whatever the number of rows (up to kGemvMaxRows).
 //
 // Activations are rounded to bf16 as they are read, exactly as the GEMM path rounds its input,
-// and every product is accumulated in f32. The summation order of one output depends only on k,
-// not on how many rows are computed together.
+// and every product is accumulated in f32. The summation order of one output depends only on the
+// weight's shape, not on how many rows are computed together.
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -44,38 +44,49 @@ __device__ inline void accumulate8(const uint4& packed, const float* x, std::int
   }
 }
 
+// kSplit warps share one weight row, each taking every kSplit-th run of 32 chunks, and their
+// sums are added in a fixed order: a matrix with few rows (o_proj and down: 4096) would otherwise
+// give each multiprocessor only a few long rows to stream, and finish unevenly.
 // kVector: k is a multiple of 8 and x, w are 16-byte aligned (checked by the launcher).
-template <int kRows, bool kVector>
+template <int kRows, int kSplit, bool kVector>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
     gemv_kernel(const float* x, std::int64_t k, const __nv_bfloat16* w, std::int64_t m,
                 const __nv_bfloat16* bias, float* out) {
+  static_assert(kWarpsPerBlock % kSplit == 0);
+  __shared__ float partial[kWarpsPerBlock][kRows];
   const int lane = static_cast<int>(threadIdx.x) % 32;
-  const std::int64_t row = static_cast<std::int64_t>(blockIdx.x) * kWarpsPerBlock +
-                           static_cast<std::int64_t>(threadIdx.x) / 32;
-  if (row >= m) return;  // the whole warp leaves together
-  const __nv_bfloat16* w_row = w + row * k;
+  const int warp = static_cast<int>(threadIdx.x) / 32;
+  const int part = warp % kSplit;
+  const std::int64_t row =
+      static_cast<std::int64_t>(blockIdx.x) * (kWarpsPerBlock / kSplit) + warp / kSplit;
   float acc[kRows];
 #pragma unroll
   for (int r = 0; r < kRows; ++r) acc[r] = 0.0f;
 
-  if constexpr (kVector) {
-    const auto* packed = reinterpret_cast<const uint4*>(w_row);
-    const std::int64_t chunks = k / 8;
-    std::int64_t c = lane;
-    // Weights are read once: stream them past L1 (__ldcs) and leave it to the activations.
-    for (; c + 32 * (kUnroll - 1) < chunks; c += 32 * kUnroll) {
-      uint4 loaded[kUnroll];
+  if (row < m) {
+    const __nv_bfloat16* w_row = w + row * k;
+    if constexpr (kVector) {
+      const auto* packed = reinterpret_cast<const uint4*>(w_row);
+      const std::int64_t chunks = k / 8;
+      constexpr int kStride = 32 * kSplit;
+      std::int64_t c = lane + 32 * part;
+      // Weights are read once: stream them past L1 (__ldcs) and leave it to the activations.
+      for (; c + kStride * (kUnroll - 1) < chunks; c += kStride * kUnroll) {
+        uint4 loaded[kUnroll];
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) loaded[u] = __ldcs(packed + c + 32 * u);
+        for (int u = 0; u < kUnroll; ++u) loaded[u] = __ldcs(packed + c + kStride * u);
 #pragma unroll
-      for (int u = 0; u < kUnroll; ++u) accumulate8<kRows>(loaded[u], x, k, (c + 32 * u) * 8, acc);
-    }
-    for (; c < chunks; c += 32) accumulate8<kRows>(__ldcs(packed + c), x, k, c * 8, acc);
-  } else {
-    for (std::int64_t i = lane; i < k; i += 32) {
-      const float wi = __bfloat162float(w_row[i]);
+        for (int u = 0; u < kUnroll; ++u) {
+          accumulate8<kRows>(loaded[u], x, k, (c + kStride * u) * 8, acc);
+        }
+      }
+      for (; c < chunks; c += kStride) accumulate8<kRows>(__ldcs(packed + c), x, k, c * 8, acc);
+    } else {
+      for (std::int64_t i = lane + 32 * part; i < k; i += 32 * kSplit) {
+        const float wi = __bfloat162float(w_row[i]);
 #pragma unroll
-      for (int r = 0; r < kRows; ++r) acc[r] = fmaf(wi, bf16_rounded(x[r * k + i]), acc[r]);
+        for (int r = 0; r < kRows; ++r) acc[r] = fmaf(wi, bf16_rounded(x[r * k + i]), acc[r]);
+      }
     }
   }
 
@@ -86,21 +97,60 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
       acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], offset);
     }
   }
-  if (lane == 0) {
+  if constexpr (kSplit > 1) {
+    if (lane == 0) {
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) partial[warp][r] = acc[r];
+    }
+    __syncthreads();
+    if (part != 0) return;
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      acc[r] = partial[warp][r];
+#pragma unroll
+      for (int p = 1; p < kSplit; ++p) acc[r] += partial[warp + p][r];
+    }
+  }
+  if (lane == 0 && row < m) {
     const float b = bias ? __bfloat162float(bias[row]) : 0.0f;
 #pragma unroll
     for (int r = 0; r < kRows; ++r) out[r * m + row] = acc[r] + b;
   }
 }
 
+template <int kRows, int kSplit>
+void launch_split(bool vector, const float* x, std::int64_t k, const __nv_bfloat16* w,
+                  std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream) {
+  constexpr int kRowsPerBlock = kWarpsPerBlock / kSplit;
+  const auto blocks = static_cast<unsigned>((m + kRowsPerBlock - 1) / kRowsPerBlock);
+  if (vector) {
+    gemv_kernel<kRows, kSplit, true>
+        <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, k, w, m, bias, out);
+  } else {
+    gemv_kernel<kRows, kSplit, false>
+        <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, k, w, m, bias, out);
+  }
+}
+
+// Enough blocks to spread the rows over every multiprocessor several times (132 on an H100),
+// as long as each warp still has a full unrolled run of chunks to stream.
+int split_for(std::int64_t m, std::int64_t k) {
+  constexpr std::int64_t kWantedBlocks = 1024;
+  int split = 1;
+  while (split < 4 && m * split / kWarpsPerBlock < kWantedBlocks &&
+         k / 8 >= 2 * static_cast<std::int64_t>(split) * 32 * kUnroll) {
+    split *= 2;
+  }
+  return split;
+}
+
 template <int kRows>
 void launch_gemv(bool vector, const float* x, std::int64_t k, const __nv_bfloat16* w,
                  std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream) {
-  const auto blocks = static_cast<unsigned>((m + kWarpsPerBlock - 1) / kWarpsPerBlock);
-  if (vector) {
-    gemv_kernel<kRows, true><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, k, w, m, bias, out);
-  } else {
-    gemv_kernel<kRows, false><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, k, w, m, bias, out);
+  switch (split_for(m, k)) {
+    case 1: launch_split<kRows, 1>(vector, x, k, w, m, bias, out, stream); break;
+    case 2: launch_split<kRows, 2>(vector, x, k, w, m, bias, out, stream); break;
+    default: launch_split<kRows, 4>(vector, x, k, w, m, bias, out, stream); break;
   }
 }
 

@@ -68,7 +68,9 @@ void silu_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width, f
 // acc[i] += x[i].
 void add_inplace_f32(float* acc, const float* x, std::int64_t count, cudaStream_t stream);
 
-// Rotary embedding, "rotate half" layout, in place on `heads` heads at the start of each row.
+// Rotary embedding, "rotate half" layout, in place on `heads` heads at the start of each row;
+// head_dim at most kRopeMaxHeadDim.
+constexpr std::int64_t kRopeMaxHeadDim = 512;
 void rope_rotate_half_f32(float* x, std::int64_t tokens, std::int64_t stride, std::int64_t heads,
                           std::int64_t head_dim, const std::int32_t* positions,
                           const float* inv_freq, cudaStream_t stream);

@@ -44,6 +44,36 @@ __global__ void add_rms_norm_kernel(float* residual, const T* x, std::int64_t di
   normalize_vector(res, dim, weight, eps, out + row * dim);
 }
 
+// The same for rows of at most kPerThread * kThreads values, held in registers: every load is
+// issued at once and the row is read once, where the loop above makes three dependent passes over
+// memory. Decode steps run this twice per layer on a handful of rows, so its latency is the cost.
+template <int kPerThread, class T>
+__global__ void __launch_bounds__(kThreads)
+    add_rms_norm_registers_kernel(float* residual, const T* x, std::int64_t dim,
+                                  const __nv_bfloat16* weight, float eps, T* out) {
+  const std::int64_t row = blockIdx.x;
+  float* res = residual + row * dim;
+  const T* x_row = x + row * dim;
+  float values[kPerThread];
+  float sum_squares = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kPerThread; ++i) {
+    const std::int64_t j = threadIdx.x + static_cast<std::int64_t>(i) * kThreads;
+    values[i] = j < dim ? res[j] + to_float(x_row[j]) : 0.0f;
+    sum_squares += values[i] * values[i];
+  }
+  const float inv_rms = rsqrtf(block_sum(sum_squares) / static_cast<float>(dim) + eps);
+  T* out_row = out + row * dim;
+#pragma unroll
+  for (int i = 0; i < kPerThread; ++i) {
+    const std::int64_t j = threadIdx.x + static_cast<std::int64_t>(i) * kThreads;
+    if (j < dim) {
+      res[j] = values[i];
+      out_row[j] = from_float<T>(values[i] * inv_rms * __bfloat162float(weight[j]));
+    }
+  }
+}
+
 template <class T>
 void launch_rms_norm(const T* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
                      std::int64_t stride, const __nv_bfloat16* weight, float eps, T* out,
@@ -57,8 +87,19 @@ template <class T>
 void launch_add_rms_norm(float* residual, const T* x, std::int64_t rows, std::int64_t dim,
                          const __nv_bfloat16* weight, float eps, T* out, cudaStream_t stream) {
   if (rows == 0) return;
-  add_rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(residual, x, dim,
-                                                                            weight, eps, out);
+  const auto blocks = static_cast<unsigned>(rows);
+  if (dim <= 8 * kThreads) {
+    add_rms_norm_registers_kernel<8><<<blocks, kThreads, 0, stream>>>(residual, x, dim, weight,
+                                                                       eps, out);
+  } else if (dim <= 16 * kThreads) {
+    add_rms_norm_registers_kernel<16><<<blocks, kThreads, 0, stream>>>(residual, x, dim, weight,
+                                                                        eps, out);
+  } else if (dim <= 32 * kThreads) {
+    add_rms_norm_registers_kernel<32><<<blocks, kThreads, 0, stream>>>(residual, x, dim, weight,
+                                                                        eps, out);
+  } else {
+    add_rms_norm_kernel<<<blocks, kThreads, 0, stream>>>(residual, x, dim, weight, eps, out);
+  }
 }
 
 }  // namespace

@@ -60,10 +60,13 @@ void CudaBackend::rope(Tensor& qkv, const AttentionShape& shape, const Tensor& i
   const float* freq = f32_in(inv_freq, "rope inv_freq");
   const auto tokens = static_cast<std::int64_t>(positions.size());
   TESSERA_CUDA_REQUIRE(tokens == qkv.rows() && inv_freq.numel() >= shape.head_dim / 2 &&
-                           qkv.cols() >= shape.q_width() + shape.kv_width(),
+                           qkv.cols() >= shape.q_width() + shape.kv_width() &&
+                           shape.head_dim <= kc::kRopeMaxHeadDim,
                        "rope of qkv " + shape_text(qkv.shape()) + " with " +
-                           std::to_string(tokens) + " positions and inv_freq " +
-                           shape_text(inv_freq.shape()));
+                           std::to_string(tokens) + " positions, inv_freq " +
+                           shape_text(inv_freq.shape()) + " and head_dim " +
+                           std::to_string(shape.head_dim) + " (at most " +
+                           std::to_string(kc::kRopeMaxHeadDim) + ")");
   const ForwardBatch* batch = s.step->batch();
   const bool from_step = batch && positions.data() == batch->positions.data() &&
                          positions.size() == batch->positions.size();

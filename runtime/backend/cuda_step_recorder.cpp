@@ -80,6 +80,11 @@ void StepRecorder::begin(const ForwardBatch& batch, const KvCache& cache, bool r
       next_signature_ = 0;
       next_tensor_ = 0;
       mode_ = Mode::replay;
+      // Launched now, so the GPU runs the step while the host walks the transformer's calls to
+      // check them: that walk (a few µs per operation, hundreds of operations) would otherwise
+      // come before every replay. A walk that finds a difference fails the step (abort waits
+      // for the graph and drops it), so a wrong replay is reported, never used.
+      check(cudaGraphLaunch(graph_->exec, stream_), "cudaGraphLaunch");
       return;
     }
     if (!failed_.contains(key_)) {
@@ -144,20 +149,20 @@ Tensor StepRecorder::end(const Tensor& output) {
       graph_ = capturing_.get();
       graph_->last_used = ++clock_;
       graphs_[key_] = std::move(capturing_);
-      return launch_and_copy(output);
+      check(cudaGraphLaunch(graph_->exec, stream_), "cudaGraphLaunch");
+      return copy_output(output);
     }
     case Mode::replay:
       if (next_signature_ != graph_->signature.size() || next_tensor_ != graph_->tensors.size()) {
         fail("a replayed decode step ended after " + std::to_string(next_signature_) + " of " +
              std::to_string(graph_->signature.size()) + " captured operations");
       }
-      return launch_and_copy(output);
+      return copy_output(output);  // the graph was launched at begin
   }
   return output;
 }
 
-Tensor StepRecorder::launch_and_copy(const Tensor& output) {
-  check(cudaGraphLaunch(graph_->exec, stream_), "cudaGraphLaunch");
+Tensor StepRecorder::copy_output(const Tensor& output) {
   reset();
   const std::size_t bytes = static_cast<std::size_t>(output.numel()) * dtype_size(output.dtype());
   auto storage = memory_->allocate_shared(bytes);

@@ -3,12 +3,12 @@
 // step's metadata uploaded once, and CUDA graphs that replay whole decode steps.
 //
 // A decode step (one new token per sequence, no collectives) of a given shape — batch size, block
-// table stride, KV cache (all its layers' addresses) — runs eagerly the first time it is seen (so every kernel and cuBLAS
-// algorithm it needs is loaded), is captured into a graph the second time, and is replayed from
-// then on. While a graph replays, the transformer still calls every operation; the backend checks
-// each call against what was captured (its kind and the tensors it touches) and skips it, hands
-// out the tensors the graph uses, and launches the graph at end_step. Only the metadata changes
-// between replays: it is copied into the graph's own buffer before the launch.
+// table stride, KV cache (all its layers' addresses) — runs eagerly the first time it is seen (so
+// every kernel and cuBLAS algorithm it needs is loaded), is captured into a graph the second time,
+// and is replayed from then on. Only the metadata changes between replays: it is copied into the
+// graph's own buffer, and the graph is launched at begin_step. The transformer still calls every
+// operation while the GPU runs; the backend checks each call against what was captured (its kind
+// and the tensors it touches), skips it, and hands out the tensors the graph uses.
 //
 // A graph's tensors live in the graph's own memory pool, reused within the step exactly as during
 // capture, so no other allocation can land on memory a replay writes. Internal to the backend.
@@ -40,8 +40,8 @@ class StepRecorder {
 
   // Checks and uploads the step's metadata and decides how it runs (see the top of this file).
   void begin(const ForwardBatch& batch, const KvCache& cache, bool replayable);
-  // Runs the captured or replayed graph; returns `output`, copied out of graph memory if it is
-  // there (a later replay would overwrite it).
+  // Launches a graph just captured; returns `output`, copied out of graph memory if it is there
+  // (a later replay would overwrite it).
   Tensor end(const Tensor& output);
   // Ends a step that failed; a capture in progress is discarded and its shape runs eagerly from
   // then on. Safe to call at any time.
@@ -79,7 +79,7 @@ class StepRecorder {
   struct Graph;
 
   void start_capture(std::size_t metadata_bytes);
-  Tensor launch_and_copy(const Tensor& output);
+  Tensor copy_output(const Tensor& output);
   void reset() noexcept;
 
   int device_;

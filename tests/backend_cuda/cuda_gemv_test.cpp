@@ -81,7 +81,9 @@ TEST(CudaGemv, MatchesAHostReferenceOnOddShapes) {
     check_gemv(rows, 1000, 37, rows % 2 == 0);  // 16-byte path, unrolled loop and its tail
   }
   check_gemv(1, 8, 5, true);        // one 16-byte load per row
-  check_gemv(3, 4104, 9, false);    // several unrolled iterations plus a tail
+  check_gemv(3, 4104, 9, false);    // four warps per row, unrolled iterations plus a tail
+  check_gemv(5, 2048, 13, true);    // two warps per row, a last block half used
+  check_gemv(2, 4097, 3, false);    // four warps per row on the scalar path
   check_gemv(2, 1001, 13, true);    // k not a multiple of 8: the scalar path
   check_gemv(8, 3, 70, false);
 }
