@@ -4,7 +4,9 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/backend/cuda_backend_state.hpp"
@@ -87,6 +89,9 @@ CudaBackend::CudaBackend(int device) : state_(std::make_unique<State>()) {
   check(cudaMalloc(&s.cublas_workspace, kCublasWorkspaceBytes), "cudaMalloc (cuBLAS workspace)");
   check(cublasSetWorkspace(s.cublas, s.cublas_workspace, kCublasWorkspaceBytes),
         "cublasSetWorkspace");
+  const char* gemm_timing = std::getenv("TESSERA_GEMM_TUNING");
+  s.gemm = std::make_unique<CudaGemm>(s.stream, s.cublas_workspace, kCublasWorkspaceBytes,
+                                      gemm_timing && std::string_view(gemm_timing) == "1");
   s.memory = CudaAllocator::create(device);
   s.step = std::make_unique<cuda_step::StepRecorder>(device, s.stream, s.memory);
 }
@@ -97,6 +102,7 @@ CudaBackend::~CudaBackend() {
   (void)cudaSetDevice(s.device);
   s.step.reset();
   if (s.stream) (void)cudaStreamSynchronize(s.stream);
+  s.gemm.reset();
   if (s.cublas) (void)cublasDestroy(s.cublas);
   if (s.cublas_workspace) (void)cudaFree(s.cublas_workspace);
   if (s.stream) (void)cudaStreamDestroy(s.stream);

@@ -116,17 +116,8 @@ void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bi
   auto* x_bf16_data = static_cast<__nv_bfloat16*>(x_bf16.get());
   kc::f32_to_bf16(x_data, n * k, x_bf16_data, s.stream);
   check_launch("f32_to_bf16");
-  // Row-major out[n, m] is column-major outᵀ (m × n) = op(W) · xᵀ where row-major W[m, k] is
-  // column-major k × m (op = T, lda = k) and row-major x[n, k] is column-major k × n (op = N,
-  // ldb = k); outᵀ has ldc = m.
-  const float alpha = 1.0f;
-  const float beta = 0.0f;
-  check(cublasGemmEx(s.cublas, CUBLAS_OP_T, CUBLAS_OP_N, as_int(m, "linear m"),
-                     as_int(n, "linear n"), as_int(k, "linear k"), &alpha, w_data, CUDA_R_16BF,
-                     as_int(k, "linear lda"), x_bf16_data, CUDA_R_16BF, as_int(k, "linear ldb"),
-                     &beta, out_data, CUDA_R_32F, as_int(m, "linear ldc"), CUBLAS_COMPUTE_32F,
-                     CUBLAS_GEMM_DEFAULT),
-        "cublasGemmEx (linear)");
+  s.gemm->bf16_f32(x_bf16_data, n, k, w_data, m, out_data,
+                   s.step->mode() != cuda_step::Mode::capture);
   if (bias_data) {
     kc::add_bias_rows(out_data, n, m, bias_data, s.stream);
     check_launch("add_bias_rows");

@@ -11,6 +11,7 @@
 
 #include "runtime/backend/cuda_allocator.hpp"
 #include "runtime/backend/cuda_backend.hpp"
+#include "runtime/backend/cuda_gemm.hpp"
 #include "runtime/backend/cuda_step_recorder.hpp"
 
 namespace tessera::runtime {
@@ -35,6 +36,7 @@ struct CudaBackend::State {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   void* cublas_workspace = nullptr;
+  std::unique_ptr<CudaGemm> gemm;  // shares cublas_workspace
   std::shared_ptr<CudaAllocator> memory;
   std::unique_ptr<cuda_step::StepRecorder> step;
 
