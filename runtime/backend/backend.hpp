@@ -17,6 +17,7 @@
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "runtime/kv/forward_batch.hpp"
 #include "runtime/kv/kv_cache.hpp"
+#include "runtime/sampling/token_sampler.hpp"
 
 namespace tessera::runtime {
 
@@ -81,6 +82,19 @@ class Backend {
   // out[i] = x[rows[i]].
   virtual void gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) = 0;
   virtual std::vector<std::int32_t> argmax_rows(const Tensor& logits) = 0;
+
+  // The next token of each listed row of `logits` [rows, vocab] (f32, outside a step), into
+  // out[i]: exactly what sample_token gives for that row, and the row's state updated as
+  // sample_token updates it (the token recorded, one draw consumed unless greedy). This default
+  // copies the logits to the host; a backend that samples where the logits are overrides it.
+  virtual void sample_rows(const Tensor& logits, std::span<const RowSample> rows,
+                           std::span<SampledToken> out) {
+    check_row_samples(logits.rows(), rows, out.size());
+    if (rows.empty()) return;
+    std::vector<float> host(static_cast<std::size_t>(logits.numel()));
+    to_host(logits, host);
+    sample_host_rows(host, logits.cols(), rows, out);
+  }
 
   // Optional brackets around one forward step, for a backend that uploads a step's metadata at
   // once or records and replays whole steps (the CUDA backend's graphs); the CPU backend ignores

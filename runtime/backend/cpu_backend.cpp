@@ -132,4 +132,15 @@ std::vector<std::int32_t> CpuBackend::argmax_rows(const Tensor& logits) {
   return out;
 }
 
+void CpuBackend::sample_rows(const Tensor& logits, std::span<const RowSample> rows,
+                             std::span<SampledToken> out) {
+  check_row_samples(logits.rows(), rows, out.size());
+  if (rows.empty()) return;
+  if (logits.dtype() != DType::f32 || logits.device() != Device::cpu) {
+    throw Error(ErrorCategory::invalid_argument, "sample_rows needs f32 logits in host memory");
+  }
+  const std::span<const float> host(logits.data<float>(), static_cast<std::size_t>(logits.numel()));
+  sample_host_rows(host, logits.cols(), rows, out);
+}
+
 }  // namespace tessera::runtime

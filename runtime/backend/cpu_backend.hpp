@@ -31,6 +31,9 @@ class CpuBackend final : public Backend {
   void add(Tensor& acc, const Tensor& x) override;
   void gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) override;
   std::vector<std::int32_t> argmax_rows(const Tensor& logits) override;
+  // Samples straight from the logits' host memory (no copy).
+  void sample_rows(const Tensor& logits, std::span<const RowSample> rows,
+                   std::span<SampledToken> out) override;
 };
 
 }  // namespace tessera::runtime

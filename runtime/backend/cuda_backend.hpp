@@ -58,6 +58,10 @@ class CudaBackend final : public Backend {
   void add(Tensor& acc, const Tensor& x) override;
   void gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) override;
   std::vector<std::int32_t> argmax_rows(const Tensor& logits) override;
+  // On the device (cuda_backend_sampling.cpp): only a small table goes up and a few bytes per row
+  // come back. Vocabularies of kernels::cuda::kSamplingMaxVocab or more sample on the host.
+  void sample_rows(const Tensor& logits, std::span<const RowSample> rows,
+                   std::span<SampledToken> out) override;
 
   void begin_step(const ForwardBatch& batch, const KvCache& cache, bool replayable) override;
   Tensor end_step(Tensor output) override;

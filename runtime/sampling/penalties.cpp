@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "runtime/core/error.hpp"
 #include "runtime/sampling/token_sampler.hpp"
@@ -43,9 +44,41 @@ void apply_penalties(std::span<float> logits, const SamplingParams& params,
     // change the result.
     for (const auto& [id, count] : state.output_counts) {
       if (count <= 0) continue;
-      logits[checked_index(id, logits.size())] -= static_cast<float>(count) * frequency + presence;
+      logits[checked_index(id, logits.size())] -= penalty_offset(count, params);
     }
   }
+}
+
+void penalty_entries(const SamplingParams& params, const SamplingState& state, std::int64_t vocab,
+                     std::vector<PenaltyEntry>& out) {
+  out.clear();
+  const bool repetition = params.repetition_penalty != 1.0f;
+  const bool frequency = params.frequency_penalty != 0.0f || params.presence_penalty != 0.0f;
+  if (!repetition && !frequency) return;
+  const auto size = static_cast<std::size_t>(vocab);
+  if (repetition) {
+    for (const std::int32_t id : state.prompt_tokens) {
+      out.push_back({static_cast<std::int32_t>(checked_index(id, size)), 1, 0.0f});
+    }
+  }
+  const std::size_t prompt_entries = out.size();
+  for (const auto& [id, count] : state.output_counts) {
+    if (count <= 0) continue;
+    checked_index(id, size);
+    // A token both in the prompt and generated gets one entry: the prompt's, completed here.
+    const auto in_prompt =
+        std::lower_bound(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(prompt_entries),
+                         id, [](const PenaltyEntry& e, std::int32_t v) { return e.id < v; });
+    const float subtract = frequency ? penalty_offset(count, params) : 0.0f;
+    if (in_prompt != out.begin() + static_cast<std::ptrdiff_t>(prompt_entries) &&
+        in_prompt->id == id) {
+      in_prompt->subtract = subtract;
+    } else {
+      out.push_back({id, repetition ? 1 : 0, subtract});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PenaltyEntry& a, const PenaltyEntry& b) { return a.id < b.id; });
 }
 
 }  // namespace tessera::runtime

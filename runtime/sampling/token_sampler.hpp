@@ -62,10 +62,50 @@ std::vector<std::pair<std::int32_t, double>> sampling_distribution(std::span<con
                                                                    const SamplingParams& params,
                                                                    const SamplingState& state);
 
+// The penalties apply_penalties makes, as one entry per token it changes, in increasing id order:
+// for a backend that applies them elsewhere (the CUDA backend uploads this list rather than the
+// logits). Applying an entry (apply_penalty_entry) gives bit-for-bit what apply_penalties gives.
+// Throws as apply_penalties does for a token id outside `vocab`.
+struct PenaltyEntry {
+  std::int32_t id = 0;
+  std::int32_t repetition = 0;  // 1: divide or multiply by repetition_penalty
+  float subtract = 0.0f;        // then subtract this (0 for prompt-only tokens)
+};
+void penalty_entries(const SamplingParams& params, const SamplingState& state, std::int64_t vocab,
+                     std::vector<PenaltyEntry>& out);
+
+// The amount frequency and presence penalties subtract from a token generated `count` times,
+// computed in one place so that every backend rounds it the same way.
+inline float penalty_offset(std::int32_t count, const SamplingParams& params) {
+  return static_cast<float>(count) * params.frequency_penalty + params.presence_penalty;
+}
+
+inline float apply_penalty_entry(float logit, const PenaltyEntry& entry, float repetition) {
+  if (entry.repetition != 0) logit = logit > 0.0f ? logit / repetition : logit * repetition;
+  return logit - entry.subtract;  // x - 0 is x for every x, NaN and -0 included
+}
+
 // Draw number `index` of the stream for `seed`, uniform in [0, 1). Counter-based, so a draw
 // depends only on (seed, index) and never on other sequences, threads or batch order: SplitMix64
 // from the state mix(seed) (mixing first, so that nearby seeds such as 1, 2, 3 do not give
 // shifted copies of one stream), output index + 1, top 53 bits.
 double uniform_draw(std::uint64_t seed, std::uint64_t index);
+
+// One row of a step's logits to sample (Backend::sample_rows): the row, the request's parameters
+// and its state (updated as sample_token updates it). The pointers must outlive the call.
+struct RowSample {
+  std::int64_t row = 0;
+  const SamplingParams* params = nullptr;
+  SamplingState* state = nullptr;
+};
+
+// Throws Error(invalid_argument) unless every row names a row of `logit_rows` and has parameters
+// and a state, and `out` has one place per row.
+void check_row_samples(std::int64_t logit_rows, std::span<const RowSample> rows,
+                       std::size_t out_size);
+
+// sample_token for each row of host logits [rows, vocab] (row-major), in the order given.
+void sample_host_rows(std::span<const float> logits, std::int64_t vocab,
+                      std::span<const RowSample> rows, std::span<SampledToken> out);
 
 }  // namespace tessera::runtime
