@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -366,56 +365,6 @@ TEST_F(CudaSampling, VocabulariesTooLargeForTheKernelSampleOnTheHost) {
     SamplingState state = rows[i].state;
     EXPECT_EQ(got[i].id, sample_token(rows[i].logits, rows[i].params, state).id) << "row " << i;
     EXPECT_EQ(states[i].draws, state.draws);
-  }
-}
-
-// Not an assertion: what a step's sampling costs on this GPU, against copying the logits to
-// the host and sampling there.
-TEST_F(CudaSampling, ReportsItsCost) {
-  CudaBackend backend(0);
-  std::mt19937 rng(11);
-  const std::int64_t vocab = 128256;
-  for (const int batch : {1, 64}) {
-    std::vector<Row> rows(static_cast<std::size_t>(batch));
-    for (Row& r : rows) r.logits = random_row(rng, vocab);
-    const Tensor logits = upload_rows(backend, rows, vocab);
-    const auto time = [&](const char* label, auto configure) {
-      for (Row& r : rows) {
-        r.params = SamplingParams{};
-        configure(r.params);
-        r.state = SamplingState::start({}, r.params, 5);
-      }
-      std::vector<SamplingState> states;
-      gpu_sample(backend, logits, rows, states);  // warm-up
-      constexpr int kRepeats = 20;
-      const auto start = std::chrono::steady_clock::now();
-      for (int i = 0; i < kRepeats; ++i) gpu_sample(backend, logits, rows, states);
-      const double gpu_us = std::chrono::duration<double, std::micro>(
-                                std::chrono::steady_clock::now() - start).count() / kRepeats;
-      const auto host_start = std::chrono::steady_clock::now();
-      std::vector<float> host(static_cast<std::size_t>(logits.numel()));
-      backend.to_host(logits, host);
-      for (std::size_t i = 0; i < rows.size(); ++i) {
-        SamplingState s = rows[i].state;
-        sample_token(std::span<const float>(host).subspan(i * vocab, vocab), rows[i].params, s);
-      }
-      const double host_us = std::chrono::duration<double, std::micro>(
-                                 std::chrono::steady_clock::now() - host_start).count();
-      std::cout << "[cuda sampling] vocab " << vocab << ", batch " << batch << ", " << label
-                << ": " << gpu_us << " us on the GPU, " << host_us
-                << " us copying to the host and sampling there\n";
-    };
-    time("greedy", [](SamplingParams& p) { p.temperature = 0.0f; });
-    time("temperature 0.7", [](SamplingParams& p) { p.temperature = 0.7f; });
-    time("top-k 50", [](SamplingParams& p) { p.temperature = 0.7f; p.top_k = 50; });
-    time("top-p 0.9", [](SamplingParams& p) { p.temperature = 0.7f; p.top_p = 0.9f; });
-    time("top-p 0.9, penalties, 5 logprobs", [](SamplingParams& p) {
-      p.temperature = 0.7f;
-      p.top_p = 0.9f;
-      p.repetition_penalty = 1.1f;
-      p.logprobs = true;
-      p.top_logprobs = 5;
-    });
   }
 }
 
