@@ -6,8 +6,8 @@
 // Engine::start calls, in order: configure (before the actor system exists), open (publishes the
 // rendezvous; the head's own ranks meet their peers in the store it returns), join (waits for
 // every worker; their node links go after the head's shards), then ready once every rank of
-// every node has initialised its communicator and allocated its KV pool. close runs at shutdown,
-// before the actor system goes.
+// every node has initialised its communicator and allocated its KV pool, and watch with the
+// scheduler once it runs. close runs at shutdown, before the actor system goes.
 #include <chrono>
 #include <memory>
 #include <vector>
@@ -32,6 +32,11 @@ class ClusterHead {
   // workers that did not join in time and the last refusal.
   virtual std::vector<caf::actor> join(caf::actor_system& system) = 0;
   virtual void ready() = 0;
+  // Once the scheduler runs: the node links tell it of a lost worker (mn_lost_atom) and the
+  // rendezvous when every lost worker is back (mn_back_atom); scheduler_actor.hpp re-forms.
+  virtual void watch(const caf::actor& scheduler) = 0;
+  // How long a request waits for a degraded cluster to re-form before it fails (503).
+  virtual std::chrono::milliseconds recovery_timeout() const = 0;
   virtual void close() = 0;
 };
 

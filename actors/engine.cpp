@@ -306,10 +306,19 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
   std::vector<std::int64_t> eos = engine->generation_config_.eos_token_ids;
   PlannerConfig planner{engine->kv_blocks_, config.block_size, config.max_batch_tokens,
                         config.max_running, eos};
-  engine->scheduler_ = spawn_scheduler(
-      *engine->system_, SchedulerConfig{planner, engine->shards_, engine->sampler_,
-                                        config.step_timeout});
+  SchedulerConfig scheduler{planner, engine->shards_, engine->sampler_, config.step_timeout, {}};
+  if (config.cluster) {
+    engine->health_ = std::make_shared<HealthBoard>();
+    RecoveryConfig recovery;
+    recovery.recovery_timeout = config.cluster->recovery_timeout();
+    recovery.start_timeout = config.start_timeout;
+    recovery.health = engine->health_;
+    scheduler.recovery = recovery;
+  }
+  engine->scheduler_ = spawn_scheduler(*engine->system_, std::move(scheduler));
   caf::anon_send(engine->sampler_, init_atom::value, engine->scheduler_);
+  // From here on a lost worker degrades the cluster and a returning one re-forms it.
+  if (config.cluster) config.cluster->watch(engine->scheduler_);
   engine->control_->scheduler = engine->scheduler_;
   return engine;
 }
@@ -400,6 +409,11 @@ EngineStats Engine::stats() const {
   }
   if (!failure.empty()) throw Error(ErrorCategory::internal, "engine stats: " + failure);
   return stats;
+}
+
+ClusterHealth Engine::health() const {
+  if (!health_) return ClusterHealth{};
+  return health_->get();
 }
 
 void Engine::shutdown() {

@@ -13,6 +13,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/cluster_health.hpp"
 #include "actors/engine_config.hpp"
 #include "actors/message_data.hpp"
 #include "actors/request.hpp"
@@ -77,6 +78,9 @@ class Engine {
   void shutdown();
 
   EngineStats stats() const;  // throws Error(internal) when the scheduler does not answer in 1 s
+  // A cluster head's health: degraded while a worker is missing or the group re-forms (which
+  // worker, since when); always healthy on a single node. Thread-safe, never blocks on actors.
+  ClusterHealth health() const;
   caf::actor scheduler() const { return scheduler_; }
   const EngineConfig& config() const { return config_; }
   const runtime::ModelConfig& model_config() const { return model_config_; }
@@ -106,6 +110,7 @@ class Engine {
   caf::actor sampler_;
   caf::actor scheduler_;
   std::shared_ptr<EngineControl> control_;
+  std::shared_ptr<HealthBoard> health_;  // a cluster head's, written by the scheduler
 };
 
 }  // namespace tessera::actors

@@ -15,15 +15,20 @@ class RequestSink;
 using RequestSinkPtr = std::shared_ptr<RequestSink>;
 
 // One sequence's share of a step: `tokens` are its new tokens at positions first_position, … .
+// Block tables travel as deltas: every shard keeps each live sequence's table (BlockTables), and
+// `block_table` holds the table's entries from index `block_offset` on. 0: the whole table
+// (a sequence's first step, its first after a preemption or after the group re-formed); else the
+// blocks appended since its previous step, possibly none.
 struct SequenceStep {
   std::uint64_t seq_id = 0;
   std::vector<std::int32_t> tokens;
   std::int32_t first_position = 0;
-  std::vector<std::int32_t> block_table;  // cache blocks holding positions 0, B, 2B, …
+  std::vector<std::int32_t> block_table;  // cache blocks holding positions 0, B, 2B, … (a delta)
   bool needs_token = false;  // the chunk reaches the sequence's end: rank 0 samples a token
   bool starts = false;       // first chunk ever: rank 0 creates the sampling state
   runtime::SamplingParams params;
   std::vector<std::int32_t> prompt;  // only when `starts` (repetition penalty covers it)
+  std::int32_t block_offset = 0;     // index of block_table[0] in the sequence's whole table
 };
 
 struct StepPlan {

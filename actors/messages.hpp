@@ -26,7 +26,7 @@ typename Inspector::result_type inspect(Inspector& f, GenerateRequest& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, SequenceStep& x) {
   return f(caf::meta::type_name("SequenceStep"), x.seq_id, x.tokens, x.first_position,
-           x.block_table, x.needs_token, x.starts, x.params, x.prompt);
+           x.block_table, x.needs_token, x.starts, x.params, x.prompt, x.block_offset);
 }
 
 template <class Inspector>
@@ -126,6 +126,16 @@ CAF_ADD_ATOM(tessera_actors, tessera::actors, cancel_atom, "cancel")
 CAF_ADD_ATOM(tessera_actors, tessera::actors, finished_atom, "finished")
 CAF_ADD_ATOM(tessera_actors, tessera::actors, stats_atom, "stats")
 CAF_ADD_ATOM(tessera_actors, tessera::actors, shutdown_atom, "shutdown")
+// Cluster loss and recovery (scheduler_actor.hpp, node_link.hpp, shard_actor.hpp).
+CAF_ADD_ATOM(tessera_actors, tessera::actors, regroup_atom, "regroup")
+CAF_ADD_ATOM(tessera_actors, tessera::actors, mn_watch_atom, "mn_watch")
+CAF_ADD_ATOM(tessera_actors, tessera::actors, mn_lost_atom, "mn_lost")
+CAF_ADD_ATOM(tessera_actors, tessera::actors, mn_back_atom, "mn_back")
+CAF_ADD_ATOM(tessera_actors, tessera::actors, mn_rebind_atom, "mn_rebind")
+CAF_ADD_ATOM(tessera_actors, tessera::actors, mn_expire_atom, "mn_expire")
+CAF_ADD_ATOM(tessera_actors, tessera::actors, mn_settle_atom, "mn_settle")
+// The scheduler's step timeout (step_watch.hpp).
+CAF_ADD_ATOM(tessera_actors, tessera::actors, step_watch_atom, "step_watch")
 CAF_END_TYPE_ID_BLOCK(tessera_actors)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(tessera::actors::RequestSinkPtr)

@@ -15,6 +15,7 @@ struct HeadLinkState {
   std::uint64_t next_request = 0;
   std::unordered_map<std::uint64_t, caf::response_promise> outstanding;
   std::string lost;  // why the worker is gone; empty while it is there
+  caf::actor listener;  // told of a loss (the scheduler), once it watches
   static inline const char* name = "tessera.head_node_link";
 };
 
@@ -41,9 +42,10 @@ std::optional<caf::response_promise> take(HeadLinkActor* self, std::uint64_t id)
   return promise;
 }
 
-template <class Reply, class... Ts>
-caf::response_promise forward(HeadLinkActor* self, std::chrono::milliseconds timeout,
-                              const Ts&... message) {
+// `timeout`: a std::chrono duration, or caf::infinite for step plans, whose deadline the
+// scheduler keeps with one timer (a timed request costs a wake-up of CAF's clock per step).
+template <class Reply, class Timeout, class... Ts>
+caf::response_promise forward(HeadLinkActor* self, Timeout timeout, const Ts&... message) {
   auto promise = self->make_response_promise();
   auto& state = self->state;
   if (!state.lost.empty()) {
@@ -63,20 +65,46 @@ caf::response_promise forward(HeadLinkActor* self, std::chrono::milliseconds tim
   return promise;
 }
 
+void tell_lost(HeadLinkActor* self) {
+  const auto& state = self->state;
+  if (!state.listener || state.lost.empty()) return;
+  self->send(state.listener, mn_lost_atom::value, state.config.worker_id,
+             worker_name(state.config), state.lost);
+}
+
 caf::behavior head_node_link(HeadLinkActor* self, HeadNodeLinkConfig config) {
   self->state.config = std::move(config);
   self->monitor(self->state.config.worker_link);
   self->set_down_handler([self](caf::down_msg& down) {
     auto& state = self->state;
+    // A replaced worker's link may report its end late; only the current one matters.
     if (down.source != state.config.worker_link.address()) return;
     state.lost = self->system().render(down.reason);
     std::fprintf(stderr, "tessera: lost %s: %s\n", worker_name(state.config).c_str(),
                  state.lost.c_str());
+    // The listener hears of the loss before any failed answer below: messages from one actor
+    // to another arrive in order, so the scheduler knows which worker to blame for them.
+    tell_lost(self);
     auto outstanding = std::move(state.outstanding);
     state.outstanding.clear();
     for (auto& [id, promise] : outstanding) promise.deliver(link_error(self, "lost: " + state.lost));
   });
   return {
+      [=](mn_watch_atom, const caf::actor& listener) {
+        self->state.listener = listener;
+        tell_lost(self);  // lost before anyone watched
+      },
+      [=](mn_rebind_atom, const caf::actor& worker_link) {
+        // The worker (restarted, or a replacement with the same id) joined again.
+        auto& state = self->state;
+        state.config.worker_link = worker_link;
+        state.lost.clear();
+        self->monitor(worker_link);
+      },
+      [=](regroup_atom, const std::string& prefix) {
+        return forward<ShardReady>(self, self->state.config.start_timeout, regroup_atom::value,
+                                   prefix);
+      },
       [=](init_atom) {
         return forward<ShardReady>(self, self->state.config.start_timeout, init_atom::value);
       },
@@ -85,7 +113,7 @@ caf::behavior head_node_link(HeadLinkActor* self, HeadNodeLinkConfig config) {
                                    blocks);
       },
       [=](const StepPlan& plan) {
-        return forward<ShardAck>(self, self->state.config.step_timeout, plan);
+        return forward<ShardAck>(self, caf::infinite, plan);
       },
   };
 }

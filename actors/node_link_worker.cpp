@@ -26,9 +26,9 @@ struct Gathered {
 };
 
 // Sends `message` to every local shard and, once all answered, hands what came back to `finish`.
-template <class Reply, class Finish>
-void fan_out(WorkerLinkActor* self, std::chrono::milliseconds timeout, const caf::message& message,
-             Finish finish) {
+// `timeout`: as in the head's forward (caf::infinite for step plans: the head keeps the deadline).
+template <class Reply, class Timeout, class Finish>
+void fan_out(WorkerLinkActor* self, Timeout timeout, const caf::message& message, Finish finish) {
   const auto& shards = self->state.shards;
   auto gathered = std::make_shared<Gathered<Reply>>();
   gathered->replies.resize(shards.size());
@@ -77,7 +77,7 @@ caf::response_promise gather_ready(WorkerLinkActor* self, caf::message message) 
 caf::response_promise gather_acks(WorkerLinkActor* self, const StepPlan& plan) {
   auto promise = self->make_response_promise();
   const std::uint64_t step = plan.step;
-  fan_out<ShardAck>(self, self->state.config.step_timeout, caf::make_message(plan),
+  fan_out<ShardAck>(self, caf::infinite, caf::make_message(plan),
                     [promise, step](Gathered<ShardAck>& gathered) mutable {
                       ShardAck ack{step, gathered.replies.front() ? gathered.replies.front()->rank : 0,
                                    gathered.failures.empty(), gathered.failures};
@@ -98,6 +98,9 @@ caf::behavior serving(WorkerLinkActor* self) {
         return gather_ready(self, caf::make_message(allocate_atom::value, blocks));
       },
       [=](const StepPlan& plan) { return gather_acks(self, plan); },
+      [=](regroup_atom, const std::string& prefix) {
+        return gather_ready(self, caf::make_message(regroup_atom::value, prefix));
+      },
   };
 }
 

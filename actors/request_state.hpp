@@ -17,6 +17,8 @@ struct RequestState {
   bool ignore_eos = false;
 
   std::vector<std::int32_t> block_table;
+  std::int64_t blocks_sent = 0;   // entries of block_table the shards hold from earlier steps
+  std::uint64_t planned_in = 0;   // 1 + the number of the last step that carried it (0: none)
   std::int64_t computed = 0;      // tokens whose keys and values are in the cache
   std::uint64_t admitted_at = 0;  // admission order; the most recent is preempted first
   bool running = false;

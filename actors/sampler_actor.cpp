@@ -58,6 +58,9 @@ void on_batch(SamplerActor* self, const SamplerBatch& batch) {
   std::unordered_map<std::uint64_t, const FinishedSequence*> ending;
   for (const auto& f : batch.finished) ending.emplace(f.seq_id, &f);
 
+  // One event reused for every token: its vectors and text keep their capacity (sinks get a
+  // const reference and copy what they keep).
+  TokenEvent event;
   for (const auto& token : batch.tokens) {
     auto it = streams.find(token.seq_id);
     if (it == streams.end()) continue;
@@ -65,9 +68,11 @@ void on_batch(SamplerActor* self, const SamplerBatch& batch) {
     const auto end = ending.find(token.seq_id);
     const bool last = end != ending.end() && end->second->reason != "cancelled" &&
                       end->second->reason != "error";
-    TokenEvent event;
     event.request_id = token.seq_id;
-    event.token_ids.push_back(token.id);
+    event.token_ids.assign(1, token.id);
+    event.text.clear();
+    event.logprobs.clear();
+    event.top_logprobs.clear();
     if (stream.logprobs) {
       event.logprobs.push_back(token.logprob);
       auto& top = event.top_logprobs.emplace_back();

@@ -1,86 +1,107 @@
 #include "actors/scheduler_actor.hpp"
 
 #include <caf/all.hpp>
-#include <optional>
 
 #include "actors/messages.hpp"
+#include "actors/scheduler_state.hpp"
 
 namespace tessera::actors {
-namespace {
-
-struct SchedulerState {
-  SchedulerConfig config;
-  std::optional<StepPlanner> planner;  // built from the config when the actor starts
-  bool in_flight = false;
-  bool stopping = false;
-  std::int64_t steps = 0;
-  static inline const char* name = "tessera.scheduler";
-};
-
-using SchedulerActor = caf::stateful_actor<SchedulerState>;
-
-void kick(SchedulerActor* self);
 
 void send_to_sampler(SchedulerActor* self, SamplerBatch batch) {
   if (batch.tokens.empty() && batch.finished.empty()) return;
   self->send(self->state.config.sampler, std::move(batch));
 }
 
-// Ends the still-known sequences of a failed step with an error event.
+bool end_with_error(SchedulerActor* self, std::uint64_t id, const std::string& error,
+                    SamplerBatch& batch) {
+  self->state.started.erase(id);
+  if (!self->state.planner->remove(id)) return false;
+  batch.finished.push_back({id, "error", error});
+  return true;
+}
+
+namespace {
+
+// Ends the still-known sequences of a failed step with an error event; on a cluster head the
+// recovery decides when, and with which words.
 void fail_step(SchedulerActor* self, const std::vector<std::uint64_t>& ids,
                const caf::error& error) {
-  auto& planner = *self->state.planner;
-  SamplerBatch batch;
   const auto message = self->system().render(error);
-  for (const auto id : ids) {
-    if (planner.remove(id)) batch.finished.push_back({id, "error", message});
+  if (self->state.config.recovery) {
+    on_step_failed(self, ids, message);
+    return;
   }
+  SamplerBatch batch;
+  for (const auto id : ids) end_with_error(self, id, message, batch);
   send_to_sampler(self, std::move(batch));
+}
+
+void step_over(SchedulerActor* self) {
+  self->state.in_flight = false;
+  on_idle(self);
+  kick(self);
 }
 
 void on_result(SchedulerActor* self, const StepResult& result) {
   auto& state = self->state;
-  state.in_flight = false;
   ++state.steps;
   auto outcome = state.planner->on_result(result);
+  for (const auto& done : outcome.finished) state.started.erase(done.seq_id);
   send_to_sampler(self, {std::move(outcome.accepted), std::move(outcome.finished)});
-  kick(self);
+  step_over(self);
 }
 
 void dispatch(SchedulerActor* self, StepPlan plan) {
   auto& state = self->state;
   state.in_flight = true;
-  std::vector<std::uint64_t> ids;
-  ids.reserve(plan.sequences.size());
-  for (const auto& seq : plan.sequences) ids.push_back(seq.seq_id);
-  // One message for every rank: CAF shares its content copy-on-write.
+  auto step_ids = std::make_shared<std::vector<std::uint64_t>>();
+  step_ids->reserve(plan.sequences.size());
+  for (const auto& seq : plan.sequences) {
+    step_ids->push_back(seq.seq_id);
+    state.started.insert(seq.seq_id);
+  }
+  const StepWatch::Ids ids = std::move(step_ids);  // shared by the handlers below, not copied
+  const auto step = plan.step;
+  if (const auto delay = state.watch.started(step, ids, StepWatch::Clock::now())) {
+    self->delayed_send(self, *delay, step_watch_atom::value);
+  }
+  // One message for every rank: CAF shares its content copy-on-write. No timeout per request:
+  // the watch times the step (a rank that hangs holds rank 0 in the step's collectives).
   const auto message = caf::make_message(std::move(plan));
   const auto& shards = state.config.shards;
   for (std::size_t rank = 1; rank < shards.size(); ++rank) {
-    self->request(shards[rank], state.config.step_timeout, message)
+    self->request(shards[rank], caf::infinite, message)
         .then(
             [=](const ShardAck& ack) {
               if (!ack.healthy) {
-                fail_step(self, ids, caf::make_error(caf::sec::runtime_error, ack.error));
+                fail_step(self, *ids, caf::make_error(caf::sec::runtime_error, ack.error));
               }
             },
-            [=](caf::error& error) { fail_step(self, ids, error); });
+            [=](caf::error& error) { fail_step(self, *ids, error); });
   }
-  self->request(shards.front(), state.config.step_timeout, message)
-      .then([=](const StepResult& result) { on_result(self, result); },
-            [=](caf::error& error) {
-              self->state.in_flight = false;
-              fail_step(self, ids, error);
-              kick(self);
-            });
+  self->request(shards.front(), caf::infinite, message)
+      .then(
+          [=](const StepResult& result) {
+            if (self->state.watch.end(step)) on_result(self, result);
+          },
+          [=](caf::error& error) {
+            if (!self->state.watch.end(step)) return;  // the step timeout failed it already
+            fail_step(self, *ids, error);
+            step_over(self);
+          });
 }
 
-void kick(SchedulerActor* self) {
-  auto& state = self->state;
-  if (state.in_flight || state.stopping || !state.planner->has_work()) return;
-  auto plan = state.planner->plan();
-  if (plan.sequences.empty() && plan.released.empty()) return;
-  dispatch(self, std::move(plan));
+// The step timer fired: fail the step in flight if it has run for step_timeout.
+void on_step_watch(SchedulerActor* self) {
+  auto fired = self->state.watch.fired(StepWatch::Clock::now());
+  if (fired.rearm) self->delayed_send(self, *fired.rearm, step_watch_atom::value);
+  if (!fired.overrun) return;
+  const auto timeout = self->state.config.step_timeout;
+  fail_step(self, *fired.overrun->ids,
+            caf::make_error(caf::sec::request_timeout,
+                            "step " + std::to_string(fired.overrun->step) + " took longer than " +
+                                std::to_string(timeout.count()) + " ms (the step timeout)"));
+  step_over(self);
 }
 
 RequestState to_state(std::uint64_t id, GenerateRequest& request) {
@@ -95,8 +116,10 @@ RequestState to_state(std::uint64_t id, GenerateRequest& request) {
 
 caf::behavior scheduler(SchedulerActor* self, SchedulerConfig config) {
   self->state.planner.emplace(config.planner);
+  self->state.watch = StepWatch(config.step_timeout);
   self->state.config = std::move(config);
-  return {
+  publish_health(self);
+  caf::message_handler own{
       [=](submit_atom, std::uint64_t id, GenerateRequest& request, RequestSinkPtr& sink) {
         auto& state = self->state;
         RequestStart start{id, static_cast<std::int64_t>(request.prompt.size()), request.stop,
@@ -112,9 +135,11 @@ caf::behavior scheduler(SchedulerActor* self, SchedulerConfig config) {
           send_to_sampler(self, {{}, {{id, "error", e.what()}}});
           return;
         }
+        on_queued(self, id);
         kick(self);
       },
       [=](cancel_atom, std::uint64_t id) {
+        self->state.started.erase(id);
         if (self->state.planner->remove(id)) {
           send_to_sampler(self, {{}, {{id, "cancelled", {}}}});
         }
@@ -122,9 +147,11 @@ caf::behavior scheduler(SchedulerActor* self, SchedulerConfig config) {
       },
       [=](finished_atom, std::uint64_t id) {
         // The sampler found a stop string and already sent the final event.
+        self->state.started.erase(id);
         self->state.planner->remove(id);
         kick(self);
       },
+      [=](step_watch_atom) { on_step_watch(self); },
       [=](stats_atom) {
         const auto& planner = *self->state.planner;
         return EngineStats{planner.total_blocks(), planner.free_blocks(), planner.running(),
@@ -138,13 +165,25 @@ caf::behavior scheduler(SchedulerActor* self, SchedulerConfig config) {
           state.planner->remove(id);
           batch.finished.push_back({id, "cancelled", "the engine is shutting down"});
         }
+        state.started.clear();
         send_to_sampler(self, std::move(batch));
         return true;
       },
   };
+  return own.or_else(recovery_handlers(self));
 }
 
 }  // namespace
+
+void kick(SchedulerActor* self) {
+  auto& state = self->state;
+  if (state.in_flight || state.stopping || recovering(self) || !state.planner->has_work()) return;
+  // Ranks that joined a new group hold no block tables: plans then carry whole ones.
+  state.planner->set_shard_group(state.outage.generation);
+  auto plan = state.planner->plan();
+  if (plan.sequences.empty() && plan.released.empty()) return;
+  dispatch(self, std::move(plan));
+}
 
 caf::actor spawn_scheduler(caf::actor_system& system, SchedulerConfig config) {
   return system.spawn(scheduler, std::move(config));

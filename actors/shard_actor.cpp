@@ -6,6 +6,8 @@
 #include <span>
 #include <unordered_map>
 
+#include "actors/block_tables.hpp"
+#include "actors/group_communicator.hpp"
 #include "actors/messages.hpp"
 #include "runtime/backend/cpu_backend.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
@@ -28,11 +30,15 @@ struct ShardState {
   ShardConfig config;
   std::unique_ptr<runtime::Backend> backend;
   std::unique_ptr<runtime::Communicator> communicator;
+  // The model's view of `communicator`, which a regroup replaces under it (new store prefix).
+  GroupCommunicator group{communicator};
+  std::string store_prefix = "tessera";
   std::unique_ptr<runtime::Transformer> model;
   runtime::KvCache cache;
   ShardReady ready;  // what init reported; allocate fills in kv_blocks
   std::unordered_map<std::uint64_t, runtime::SamplingState> sampling;  // rank 0 only
-  std::vector<float> host_logits;
+  BlockTables tables;            // every live sequence's, from the plans' deltas
+  runtime::ForwardBatch batch;   // rebuilt each step, its vectors' capacity kept
   static inline const char* name = "tessera.shard";
 };
 
@@ -57,21 +63,41 @@ int cuda_device_of(const ShardConfig& config) {
 }
 #endif
 
+// Joins the group under state.store_prefix (the cluster picks a new one each time it re-forms,
+// so no key of an earlier group is ever read), leaving the current group first: after a lost
+// worker its peers may be gone. The backend must exist (NCCL runs on its stream).
+void join_group(ShardState& state) {
+  const auto& config = state.config;
+  state.communicator.reset();
+  if (config.world_size == 1) {
+    state.communicator = std::make_unique<runtime::SingleRankCommunicator>();
+    return;
+  }
+#if TESSERA_HAS_CUDA
+  if (config.device == DeviceKind::cuda) {
+    runtime::NcclOptions options;
+    options.timeout = config.collective_timeout;
+    options.prefix = state.store_prefix;
+    state.communicator = std::make_unique<runtime::NcclCommunicator>(
+        static_cast<runtime::CudaBackend&>(*state.backend), cuda_device_of(config), config.store,
+        config.rank, config.world_size, options);
+    return;
+  }
+#endif
+  runtime::GlooOptions options;
+  options.timeout = config.collective_timeout;
+  options.prefix = state.store_prefix;
+  state.communicator = std::make_unique<runtime::GlooCommunicator>(config.store, config.rank,
+                                                                   config.world_size, options);
+}
+
 // The rank computes on its CUDA device and joins its group through NCCL.
 void open_cuda(ShardState& state) {
   const auto& config = state.config;
 #if TESSERA_HAS_CUDA
   const int device = cuda_device_of(config);
-  auto backend = std::make_unique<runtime::CudaBackend>(device);
-  if (config.world_size > 1) {
-    runtime::NcclOptions options;
-    options.timeout = config.collective_timeout;
-    state.communicator = std::make_unique<runtime::NcclCommunicator>(
-        *backend, device, config.store, config.rank, config.world_size, options);
-  } else {
-    state.communicator = std::make_unique<runtime::SingleRankCommunicator>();
-  }
-  state.backend = std::move(backend);
+  state.backend = std::make_unique<runtime::CudaBackend>(device);
+  join_group(state);
   state.ready.device =
       "cuda:" + std::to_string(device) + " (" + runtime::cuda_device_name(device) + ")";
 #else
@@ -82,16 +108,8 @@ void open_cuda(ShardState& state) {
 }
 
 void open_cpu(ShardState& state) {
-  const auto& config = state.config;
-  if (config.world_size > 1) {
-    runtime::GlooOptions options;
-    options.timeout = config.collective_timeout;
-    state.communicator = std::make_unique<runtime::GlooCommunicator>(
-        config.store, config.rank, config.world_size, options);
-  } else {
-    state.communicator = std::make_unique<runtime::SingleRankCommunicator>();
-  }
   state.backend = std::make_unique<runtime::CpuBackend>();
+  join_group(state);
   state.ready.device = "cpu";
 }
 
@@ -142,35 +160,17 @@ void load(ShardState& state) {
   const auto plan = runtime::ShardPlan::make(model_config, config.rank, config.world_size);
   const auto checkpoint = runtime::Checkpoint::open(config.model_dir);
   state.model = std::make_unique<runtime::Transformer>(model_config, plan, checkpoint,
-                                                       *state.backend, *state.communicator);
+                                                       *state.backend, state.group);
   measure_kv_capacity(state);
 }
 
-runtime::ForwardBatch make_batch(const StepPlan& plan, std::int64_t block_size) {
-  runtime::ForwardBatch batch;
-  for (const auto& seq : plan.sequences) {
-    batch.sequences.push_back({static_cast<std::int64_t>(batch.token_ids.size()),
-                               static_cast<std::int64_t>(seq.tokens.size()), seq.block_table});
-    for (std::size_t i = 0; i < seq.tokens.size(); ++i) {
-      const std::int64_t position = seq.first_position + static_cast<std::int64_t>(i);
-      batch.token_ids.push_back(seq.tokens[i]);
-      batch.positions.push_back(static_cast<std::int32_t>(position));
-      batch.slots.push_back(
-          static_cast<std::int64_t>(seq.block_table.at(static_cast<std::size_t>(position / block_size))) *
-              block_size +
-          position % block_size);
-    }
-  }
-  return batch;
-}
-
-// Rank 0: one token per sequence that needs one, from its row of the gathered logits.
+// Rank 0: one token per sequence that needs one, from its row of the gathered logits, sampled
+// where the logits are (the backend's sample_rows; the states here stay authoritative).
 StepResult sample(ShardState& state, const StepPlan& plan, const runtime::Tensor& logits) {
   StepResult result;
   result.step = plan.step;
-  state.host_logits.resize(static_cast<std::size_t>(logits.numel()));
-  state.backend->to_host(logits, state.host_logits);
-  const auto vocab = static_cast<std::size_t>(logits.cols());
+  std::vector<runtime::RowSample> rows;
+  std::vector<std::uint64_t> seq_ids;
   for (std::size_t i = 0; i < plan.sequences.size(); ++i) {
     const auto& seq = plan.sequences[i];
     if (!seq.needs_token) continue;
@@ -182,10 +182,15 @@ StepResult sample(ShardState& state, const StepPlan& plan, const runtime::Tensor
                                         mix(state.config.seed_base ^ seq.seq_id)))
                .first;
     }
-    const std::span<const float> row(state.host_logits.data() + i * vocab, vocab);
-    const auto sampled = runtime::sample_token(row, seq.params, it->second);
-    GeneratedToken token{seq.seq_id, sampled.id, sampled.logprob, {}, {}};
-    for (const auto& [id, logprob] : sampled.top_logprobs) {
+    // Map nodes do not move, so the pointer stays valid while later rows are added.
+    rows.push_back({static_cast<std::int64_t>(i), &seq.params, &it->second});
+    seq_ids.push_back(seq.seq_id);
+  }
+  std::vector<runtime::SampledToken> sampled(rows.size());
+  state.backend->sample_rows(logits, rows, sampled);
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    GeneratedToken token{seq_ids[k], sampled[k].id, sampled[k].logprob, {}, {}};
+    for (const auto& [id, logprob] : sampled[k].top_logprobs) {
       token.top_ids.push_back(id);
       token.top_logprobs.push_back(logprob);
     }
@@ -218,7 +223,27 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
         state.ready.kv_blocks = blocks;
         return state.ready;
       },
-      [=](StepPlan& plan) -> caf::result<caf::message> {
+      [=](regroup_atom, const std::string& prefix) -> caf::result<ShardReady> {
+        // The cluster re-forms: a rank that never loaded (a restarted worker) loads now; the
+        // others keep their weights and KV pool and only join the new group.
+        auto& state = self->state;
+        state.store_prefix = prefix;
+        state.sampling.clear();  // every sequence of the old group has ended
+        state.tables.clear();    // and the scheduler sends whole tables to a new group
+        try {
+          if (!state.model) {
+            load(state);
+          } else {
+            join_group(state);
+          }
+        } catch (const std::exception& e) {
+          state.communicator.reset();
+          return failure(state, "re-forming the group under '" + prefix + "': " + e.what());
+        }
+        return state.ready;
+      },
+      // const: a non-const reference would make CAF copy the plan that every rank shares.
+      [=](const StepPlan& plan) -> caf::result<caf::message> {
         auto& state = self->state;
         const bool rank0 = state.config.rank == 0;
         try {
@@ -226,6 +251,7 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
             throw std::runtime_error("the shard has no KV pool yet (it needs init, then allocate)");
           }
           for (const auto id : plan.released) state.sampling.erase(id);
+          state.tables.apply(plan);
           runtime::Tensor logits;
           if (!plan.sequences.empty()) {
             if (rank0) {
@@ -236,7 +262,8 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
                                     seq.prompt, seq.params, mix(state.config.seed_base ^ seq.seq_id)));
               }
             }
-            logits = state.model->forward(make_batch(plan, state.config.block_size), state.cache);
+            make_batch(plan, state.tables, state.config.block_size, state.batch);
+            logits = state.model->forward(state.batch, state.cache);
           }
           if (rank0) {
             if (plan.sequences.empty()) return caf::make_message(StepResult{plan.step, {}});

@@ -8,7 +8,9 @@
 //   init_atom -> ShardReady: joins the group, loads the weights, and reports how many KV blocks
 //     it could hold (kv_capacity_blocks), measured after the weights on a GPU;
 //   (allocate_atom, blocks) -> ShardReady: allocates the pool the engine agreed for every rank;
-//   StepPlan -> StepResult on rank 0, ShardAck elsewhere.
+//   StepPlan -> StepResult on rank 0, ShardAck elsewhere;
+//   (regroup_atom, store_prefix) -> ShardReady: a cluster re-forms after losing a worker: leave
+//     the old group and join a new one under `store_prefix` (loading first if never initialised).
 // A failure replies a caf::error (sec::runtime_error) whose context names the rank and what failed.
 #include <chrono>
 #include <cstdint>

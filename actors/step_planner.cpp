@@ -23,7 +23,14 @@ void StepPlanner::submit(RequestState state) {
 void StepPlanner::release(RequestState& seq) {
   allocator_.release(seq.block_table);
   seq.block_table.clear();
+  seq.blocks_sent = 0;  // the next table the shards see replaces whatever they hold
   seq.computed = 0;
+}
+
+void StepPlanner::set_shard_group(std::int64_t group) {
+  if (group == shard_group_) return;
+  shard_group_ = group;
+  for (auto& [id, seq] : states_) seq.blocks_sent = 0;
 }
 
 bool StepPlanner::remove(std::uint64_t id) {
@@ -39,7 +46,9 @@ bool StepPlanner::remove(std::uint64_t id) {
 
 std::vector<std::uint64_t> StepPlanner::ids() const {
   std::vector<std::uint64_t> out;
+  out.reserve(states_.size());
   for (const auto& [id, state] : states_) out.push_back(id);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -53,8 +62,7 @@ void StepPlanner::preempt(RequestState& seq) {
   ++preemptions_;
 }
 
-bool StepPlanner::grow(RequestState& seq, std::int64_t tokens, bool may_preempt,
-                       const std::unordered_set<std::uint64_t>& planned) {
+bool StepPlanner::grow(RequestState& seq, std::int64_t tokens, bool may_preempt) {
   const std::int64_t needed =
       runtime::blocks_for_tokens(tokens, config_.block_size) - std::ssize(seq.block_table);
   if (needed <= 0) return true;
@@ -64,7 +72,7 @@ bool StepPlanner::grow(RequestState& seq, std::int64_t tokens, bool may_preempt,
     RequestState* victim = nullptr;
     for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
       RequestState& candidate = states_.at(*it);
-      if (candidate.id == seq.id || planned.count(candidate.id) != 0) continue;
+      if (candidate.id == seq.id || in_this_step(candidate)) continue;
       if (candidate.admitted_at > seq.admitted_at) victim = &candidate;
       break;
     }
@@ -76,13 +84,19 @@ bool StepPlanner::grow(RequestState& seq, std::int64_t tokens, bool may_preempt,
   return true;
 }
 
-SequenceStep StepPlanner::make_step(RequestState& seq, std::int64_t count) {
-  SequenceStep step;
+void StepPlanner::add_step(StepPlan& plan, RequestState& seq, std::int64_t count) {
+  SequenceStep& step = plan.sequences.emplace_back();
   step.seq_id = seq.id;
   step.first_position = static_cast<std::int32_t>(seq.computed);
-  step.tokens.reserve(static_cast<std::size_t>(count));
-  for (std::int64_t i = 0; i < count; ++i) step.tokens.push_back(seq.token_at(seq.computed + i));
-  step.block_table = seq.block_table;
+  step.tokens.resize(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) {
+    step.tokens[static_cast<std::size_t>(i)] = seq.token_at(seq.computed + i);
+  }
+  // Only the blocks the shards do not hold yet (all of them after a release or a new group).
+  step.block_offset = static_cast<std::int32_t>(seq.blocks_sent);
+  step.block_table.assign(seq.block_table.begin() + seq.blocks_sent, seq.block_table.end());
+  seq.blocks_sent = std::ssize(seq.block_table);
+  seq.planned_in = next_step_;
   step.needs_token = seq.computed + count == seq.total_tokens();
   step.starts = !seq.started;
   step.params = seq.params;
@@ -90,7 +104,6 @@ SequenceStep StepPlanner::make_step(RequestState& seq, std::int64_t count) {
   seq.started = true;
   seq.computed += count;
   seq.awaiting_token = step.needs_token;
-  return step;
 }
 
 StepPlan StepPlanner::plan() {
@@ -99,42 +112,45 @@ StepPlan StepPlanner::plan() {
   plan.released = std::move(released_);
   released_.clear();
   std::int64_t budget = config_.max_batch_tokens;
-  std::unordered_set<std::uint64_t> planned;
+  plan.sequences.reserve(
+      std::min(running_.size() + waiting_.size(), static_cast<std::size_t>(config_.max_running)));
 
   // Decode tokens first: a running sequence whose cache holds everything but its last token.
-  const auto running_now = running_;
-  for (const auto id : running_now) {
+  // (Over a copy: preemption edits running_.)
+  scratch_.assign(running_.begin(), running_.end());
+  for (const auto id : scratch_) {
     if (budget == 0) break;
     auto it = states_.find(id);
     if (it == states_.end() || !it->second.running) continue;  // preempted meanwhile
     RequestState& seq = it->second;
     if (seq.total_tokens() - seq.computed != 1) continue;
-    if (!grow(seq, seq.computed + 1, true, planned)) {
+    if (!grow(seq, seq.computed + 1, true)) {
       preempt(seq);  // it is the youngest left: it waits for blocks to come back
       continue;
     }
-    plan.sequences.push_back(make_step(seq, 1));
-    planned.insert(id);
+    add_step(plan, seq, 1);
     --budget;
   }
 
   // Then prefill chunks of running sequences that are part-way through their prompt.
-  for (const auto id : std::vector<std::uint64_t>(running_)) {
+  scratch_.assign(running_.begin(), running_.end());
+  for (const auto id : scratch_) {
     if (budget == 0) break;
-    RequestState& seq = states_.at(id);
-    if (planned.count(id) != 0) continue;
+    auto it = states_.find(id);
+    if (it == states_.end() || !it->second.running) continue;  // preempted meanwhile
+    RequestState& seq = it->second;
+    if (in_this_step(seq)) continue;
     std::int64_t count = std::min(seq.total_tokens() - seq.computed, budget);
     if (count <= 0) continue;
-    if (!grow(seq, seq.computed + count, true, planned)) {
+    if (!grow(seq, seq.computed + count, true)) {
       // Take what the free blocks allow; the rest comes in a later step.
       const std::int64_t fits =
           (std::ssize(seq.block_table) + allocator_.free_blocks()) * config_.block_size -
           seq.computed;
       count = std::min(count, fits);
-      if (count <= 0 || !grow(seq, seq.computed + count, false, planned)) continue;
+      if (count <= 0 || !grow(seq, seq.computed + count, false)) continue;
     }
-    plan.sequences.push_back(make_step(seq, count));
-    planned.insert(id);
+    add_step(plan, seq, count);
     budget -= count;
   }
 
@@ -143,13 +159,12 @@ StepPlan StepPlanner::plan() {
          std::ssize(running_) < config_.max_running) {
     RequestState& seq = states_.at(waiting_.front());
     const std::int64_t count = std::min(seq.total_tokens() - seq.computed, budget);
-    if (!grow(seq, seq.computed + count, false, planned)) break;
+    if (!grow(seq, seq.computed + count, false)) break;
     waiting_.pop_front();
     seq.running = true;
     seq.admitted_at = ++admissions_;
     running_.push_back(seq.id);
-    plan.sequences.push_back(make_step(seq, count));
-    planned.insert(seq.id);
+    add_step(plan, seq, count);
     budget -= count;
   }
   return plan;
@@ -162,6 +177,7 @@ bool StepPlanner::is_eos(std::int32_t token) const {
 
 StepPlanner::Outcome StepPlanner::on_result(const StepResult& result) {
   Outcome outcome;
+  outcome.accepted.reserve(result.tokens.size());
   for (const auto& token : result.tokens) {
     auto it = states_.find(token.seq_id);
     if (it == states_.end() || !it->second.awaiting_token) continue;  // removed meanwhile
@@ -169,13 +185,13 @@ StepPlanner::Outcome StepPlanner::on_result(const StepResult& result) {
     seq.awaiting_token = false;
     seq.generated.push_back(token.id);
     outcome.accepted.push_back(token);
-    std::string reason;
+    const char* reason = nullptr;
     if (!seq.ignore_eos && is_eos(token.id)) {
       reason = "stop";
     } else if (std::ssize(seq.generated) >= seq.max_tokens) {
       reason = "length";
     }
-    if (!reason.empty()) {
+    if (reason != nullptr) {
       outcome.finished.push_back({seq.id, reason, {}});
       remove(seq.id);
     }

@@ -13,9 +13,8 @@
 //   sequence is admitted only while free blocks cover its chunk (admission never preempts).
 #include <cstdint>
 #include <deque>
-#include <map>
+#include <unordered_map>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "actors/message_data.hpp"
@@ -55,6 +54,9 @@ class StepPlanner {
   Outcome on_result(const StepResult& result);
   // Every sequence of `plan` that is still known, removed (a failed step).
   std::vector<std::uint64_t> fail(const StepPlan& plan);
+  // The shards' group: when it changes (it re-formed, and its ranks may hold no block tables),
+  // every sequence's next step carries its whole table.
+  void set_shard_group(std::int64_t group);
 
   bool has_work() const { return !running_.empty() || !waiting_.empty() || !released_.empty(); }
   bool contains(std::uint64_t id) const { return states_.count(id) != 0; }
@@ -69,20 +71,22 @@ class StepPlanner {
 
  private:
   // Makes the sequence's block table cover `tokens` tokens, preempting younger sequences not in
-  // `planned` when needed (and allowed). False when it cannot.
-  bool grow(RequestState& seq, std::int64_t tokens, bool may_preempt,
-            const std::unordered_set<std::uint64_t>& planned);
+  // the step being planned when needed (and allowed). False when it cannot.
+  bool grow(RequestState& seq, std::int64_t tokens, bool may_preempt);
+  bool in_this_step(const RequestState& seq) const { return seq.planned_in == next_step_; }
   void preempt(RequestState& seq);
   void release(RequestState& seq);
-  SequenceStep make_step(RequestState& seq, std::int64_t count);
+  void add_step(StepPlan& plan, RequestState& seq, std::int64_t count);
   bool is_eos(std::int32_t token) const;
 
   PlannerConfig config_;
   runtime::BlockAllocator allocator_;
-  std::map<std::uint64_t, RequestState> states_;
+  std::unordered_map<std::uint64_t, RequestState> states_;
   std::vector<std::uint64_t> running_;  // admission order
   std::deque<std::uint64_t> waiting_;
   std::vector<std::uint64_t> released_;
+  std::vector<std::uint64_t> scratch_;  // plan()'s copy of running_, kept for its capacity
+  std::int64_t shard_group_ = 0;
   std::uint64_t next_step_ = 0;
   std::uint64_t admissions_ = 0;
   std::int64_t preemptions_ = 0;

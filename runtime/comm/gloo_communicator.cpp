@@ -57,6 +57,12 @@ void wait_for_every_rank(gloo::rendezvous::Store& store, int rank, int size,
   }
 }
 
+std::string bind_address_for(const GlooOptions& options, gloo::rendezvous::Store& store) {
+  if (!options.interface_address.empty()) return options.interface_address;
+  if (auto* source = dynamic_cast<GlooBindAddressSource*>(&store)) return source->gloo_bind_address();
+  return "127.0.0.1";  // ranks of one process, or of processes on one host
+}
+
 void require_host_f32(const Tensor& x, const char* what) {
   if (!x.defined() || x.device() != Device::cpu || x.dtype() != DType::f32) {
     throw Error(ErrorCategory::internal,
@@ -117,12 +123,14 @@ GlooCommunicator::GlooCommunicator(std::shared_ptr<gloo::rendezvous::Store> stor
   }
   state_->rank = rank;
   state_->size = size;
+  const std::string address = bind_address_for(options, *store);
   gloo::rendezvous::PrefixStore group_store(options.prefix, *store);
   wait_for_every_rank(group_store, rank, size, options.timeout);
 
-  state_->collective("rendezvous", [&] {
+  // The address goes into the message: a wrong one is the usual reason peers cannot connect.
+  state_->collective(("rendezvous (endpoints on " + address + ")").c_str(), [&] {
     gloo::transport::tcp::attr attr;
-    attr.hostname = options.interface_address;
+    attr.hostname = address;
     auto device = gloo::transport::tcp::CreateDevice(attr);
     auto context = std::make_shared<gloo::rendezvous::Context>(rank, size);
     context->setTimeout(options.timeout);

@@ -13,8 +13,21 @@ class Store;
 
 namespace tessera::runtime {
 
+// A store that also says which local address this process's ranks bind to. A cluster node's
+// store implements it (net/cluster/node_store.hpp): the address must be one the other nodes can
+// reach, and only the node knows which that is.
+class GlooBindAddressSource {
+ public:
+  virtual ~GlooBindAddressSource() = default;
+  // Numeric IPv4 or IPv6; may block (bounded) until the node has learnt it. Throws Error.
+  virtual std::string gloo_bind_address() = 0;
+};
+
 struct GlooOptions {
-  std::string interface_address = "127.0.0.1";  // address this rank's TCP endpoints bind to
+  // The address this rank's TCP endpoints bind to, and advertise to its peers through the store
+  // (Gloo publishes the address it bound, so this must be reachable from every other rank).
+  // Empty: the store's, when it is a GlooBindAddressSource, otherwise 127.0.0.1.
+  std::string interface_address;
   std::chrono::milliseconds timeout{30000};      // every collective and the rendezvous
   std::string prefix = "tessera";                // namespaces one group's keys in the store
 };

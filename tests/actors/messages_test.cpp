@@ -75,6 +75,7 @@ TEST(Messages, StepPlanWithSequences) {
   plan.step = 42;
   plan.sequences.push_back({5, {10, 11, 12}, 16, {3, 9}, true, true, params(), {1, 2}});
   plan.sequences.push_back({6, {7}, 3, {0}, false, false, {}, {}});
+  plan.sequences[1].block_offset = 4;  // a delta: blocks from index 4 on
   plan.released = {1, 2, 3};
   auto back = round_trip(plan);
   ASSERT_EQ(back.sequences.size(), 2u);
@@ -85,6 +86,8 @@ TEST(Messages, StepPlanWithSequences) {
   EXPECT_TRUE(back.sequences[0].starts);
   EXPECT_EQ(back.sequences[0].prompt, plan.sequences[0].prompt);
   EXPECT_FALSE(back.sequences[1].needs_token);
+  EXPECT_EQ(back.sequences[0].block_offset, 0);
+  EXPECT_EQ(back.sequences[1].block_offset, 4);
   EXPECT_EQ(back.released, plan.released);
 }
 

@@ -98,6 +98,39 @@ TEST_F(SamplerActorTest, HeldTextIsReleasedAtTheEndAndSpecialsSkipped) {
   EXPECT_EQ(rec.ids, (std::vector<std::int32_t>{2, 5, 4}));
 }
 
+TEST_F(SamplerActorTest, EachTokenEventCarriesOnlyItsOwnRequestsFields) {
+  // Two requests in one batch, only the first asking for log-probabilities: the second's event
+  // must not carry any (the sampler builds the events of a batch in one reused object).
+  std::mutex mutex;
+  std::vector<TokenEvent> events;
+  const auto record = [&](const TokenEvent& e) {
+    std::lock_guard lock(mutex);
+    events.push_back(e);
+  };
+  auto with = std::make_shared<RequestSink>(4, record, nullptr);
+  auto without = std::make_shared<RequestSink>(5, record, nullptr);
+  self_->send(sampler_, start_atom::value, RequestStart{4, 3, {}, true, true}, with);
+  self_->send(sampler_, start_atom::value, RequestStart{5, 3, {}, true, false}, without);
+  SamplerBatch batch;
+  batch.tokens.push_back({4, 2, -0.5f, {2, 3}, {-0.5f, -1.5f}});
+  batch.tokens.push_back({5, 3, -0.25f, {}, {}});
+  batch.finished = {{4, "length", {}}, {5, "length", {}}};
+  self_->send(sampler_, batch);
+  ASSERT_TRUE(with->wait_for(5s).has_value());
+  ASSERT_TRUE(without->wait_for(5s).has_value());
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].request_id, 4u);
+  EXPECT_EQ(events[0].token_ids, std::vector<std::int32_t>{2});
+  EXPECT_EQ(events[0].logprobs, std::vector<float>{-0.5f});
+  ASSERT_EQ(events[0].top_logprobs.size(), 1u);
+  EXPECT_EQ(events[0].top_logprobs[0].size(), 2u);
+  EXPECT_EQ(events[1].request_id, 5u);
+  EXPECT_EQ(events[1].token_ids, std::vector<std::int32_t>{3});
+  EXPECT_TRUE(events[1].logprobs.empty());
+  EXPECT_TRUE(events[1].top_logprobs.empty());
+}
+
 TEST_F(SamplerActorTest, ShutdownCancelsOpenRequests) {
   Recorder rec;
   auto sink = rec.sink(3);

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "actors/block_tables.hpp"
 #include "actors/step_planner.hpp"
 
 namespace tessera::actors {
@@ -47,14 +48,21 @@ TEST(StepPlanner, ChunkedPrefillRespectsTheBudget) {
   EXPECT_EQ(plan.sequences[0].first_position, 0);
   EXPECT_TRUE(plan.sequences[0].starts);
   EXPECT_FALSE(plan.sequences[0].needs_token);
+  EXPECT_EQ(plan.sequences[0].block_offset, 0);  // a first step carries the whole table
   EXPECT_EQ(plan.sequences[0].block_table.size(), 2u);
+  BlockTables shard;
+  shard.apply(plan);
   p.on_result(answer(plan));
   plan = p.plan();
+  shard.apply(plan);
+  EXPECT_EQ(plan.sequences[0].block_offset, 2);  // then only the blocks it gained
+  EXPECT_EQ(plan.sequences[0].block_table.size(), 2u);
   EXPECT_EQ(plan.sequences[0].first_position, 8);
   EXPECT_FALSE(plan.sequences[0].starts);
   EXPECT_TRUE(plan.sequences[0].prompt.empty());
   p.on_result(answer(plan));
   plan = p.plan();
+  shard.apply(plan);
   ASSERT_EQ(plan.sequences[0].tokens.size(), 4u);
   EXPECT_TRUE(plan.sequences[0].needs_token);
   auto out = p.on_result(answer(plan));
@@ -63,7 +71,40 @@ TEST(StepPlanner, ChunkedPrefillRespectsTheBudget) {
   ASSERT_EQ(plan.sequences.size(), 1u);
   EXPECT_EQ(plan.sequences[0].tokens, std::vector<std::int32_t>{7});
   EXPECT_EQ(plan.sequences[0].first_position, 20);
-  EXPECT_EQ(plan.sequences[0].block_table.size(), 6u);
+  EXPECT_EQ(plan.sequences[0].block_offset, 5);
+  EXPECT_EQ(plan.sequences[0].block_table.size(), 1u);
+  shard.apply(plan);
+  EXPECT_EQ(shard.table(1).size(), 6u);  // positions 0-20 at 4 per block
+}
+
+TEST(StepPlanner, UnchangedTablesTravelAsEmptyDeltas) {
+  StepPlanner p(config(64, 16, 100));
+  p.submit(seq(1, 3));
+  auto plan = p.plan();
+  p.on_result(answer(plan));
+  plan = p.plan();  // position 3 still fits the first block
+  ASSERT_EQ(plan.sequences.size(), 1u);
+  EXPECT_EQ(plan.sequences[0].block_offset, 1);
+  EXPECT_TRUE(plan.sequences[0].block_table.empty());
+}
+
+TEST(StepPlanner, ANewShardGroupGetsWholeTables) {
+  StepPlanner p(config(64, 4, 100));
+  p.submit(seq(1, 6));
+  auto plan = p.plan();
+  p.on_result(answer(plan));
+  p.set_shard_group(0);  // the same group: deltas go on
+  plan = p.plan();
+  EXPECT_EQ(plan.sequences[0].block_offset, 2);
+  p.on_result(answer(plan));
+  p.set_shard_group(1);  // re-formed: its ranks may have started empty
+  plan = p.plan();
+  ASSERT_EQ(plan.sequences.size(), 1u);
+  EXPECT_EQ(plan.sequences[0].block_offset, 0);
+  EXPECT_EQ(plan.sequences[0].block_table.size(), 2u);  // positions 0-7
+  BlockTables rejoined;  // a rank that never saw the sequence catches up from this plan alone
+  ASSERT_NO_THROW(rejoined.apply(plan));
+  EXPECT_EQ(rejoined.table(1).size(), 2u);
 }
 
 TEST(StepPlanner, DecodesComeFirstAndTheBudgetHolds) {
@@ -125,6 +166,8 @@ TEST(StepPlanner, PreemptionFreesTheYoungestAndRecomputesIt) {
   const auto& s = plan.sequences[0];
   EXPECT_EQ(s.seq_id, 2u);
   EXPECT_FALSE(s.starts);  // rank 0 keeps its sampling state
+  EXPECT_EQ(s.block_offset, 0);  // its blocks were given up: the shards get a whole new table
+  EXPECT_EQ(s.block_table.size(), 3u);
   EXPECT_EQ(s.first_position, 0);
   ASSERT_EQ(s.tokens.size(), 9u);
   EXPECT_EQ(s.tokens.back(), 5);
@@ -162,6 +205,8 @@ TEST(StepPlanner, EveryBlockComesBackAfterRandomTraffic) {
   std::mt19937 rng(1234);
   StepPlanner p(config(24, 4, 16, 8));
   std::uint64_t next_id = 1;
+  BlockTables shard;  // what a rank rebuilds from the deltas
+  runtime::ForwardBatch batch;
   for (int round = 0; round < 2000; ++round) {
     const int action = static_cast<int>(rng() % 10);
     if (action < 3) {
@@ -173,9 +218,15 @@ TEST(StepPlanner, EveryBlockComesBackAfterRandomTraffic) {
     }
     auto plan = p.plan();
     EXPECT_LE(tokens_in(plan), 16);
+    // The deltas continue what a rank holds, and cover every planned position.
+    ASSERT_NO_THROW(shard.apply(plan)) << "round " << round;
+    ASSERT_NO_THROW(make_batch(plan, shard, 4, batch)) << "round " << round;
     // Blocks held by the plan's sequences never overlap.
     std::vector<std::int32_t> seen;
-    for (const auto& s : plan.sequences) seen.insert(seen.end(), s.block_table.begin(), s.block_table.end());
+    for (const auto& s : plan.sequences) {
+      const auto& table = shard.table(s.seq_id);
+      seen.insert(seen.end(), table.begin(), table.end());
+    }
     std::sort(seen.begin(), seen.end());
     EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());
     p.on_result(answer(plan, static_cast<std::int32_t>(3 + rng() % 5)));
