@@ -29,6 +29,24 @@ void add_cluster_flags(CLI::App& command, net::ClusterFlags& flags) {
                      "Seconds the head waits for its workers, and a worker for the head "
                      "(default 120) [TESSERA_MN_JOIN_TIMEOUT]")
       ->group(group);
+  command.add_option("--mn-recovery-timeout", flags.recovery_timeout,
+                     "Head: seconds a request waits for the cluster to re-form after losing a "
+                     "worker, then fails with 503 (default 30) [TESSERA_MN_RECOVERY_TIMEOUT]")
+      ->group(group);
+  command.add_option("--mn-bind-addr", flags.bind_addr,
+                     "This node's address for Gloo's TCP endpoints (default: the one facing the "
+                     "head, or on the head the one workers reached) [TESSERA_MN_BIND_ADDR]")
+      ->group(group);
+  command.add_option("--tls-cert", flags.tls_cert,
+                     "PEM certificate of this node, signed by --tls-ca; with --tls-key and "
+                     "--tls-ca the nodes talk mutual TLS [TESSERA_MN_TLS_CERT]")
+      ->group(group);
+  command.add_option("--tls-key", flags.tls_key,
+                     "PEM private key of --tls-cert, unencrypted [TESSERA_MN_TLS_KEY]")
+      ->group(group);
+  command.add_option("--tls-ca", flags.tls_ca,
+                     "PEM certificate of the CA that signed every node's [TESSERA_MN_TLS_CA]")
+      ->group(group);
 }
 
 net::ClusterConfig resolve_cluster_flags(const net::ClusterFlags& flags, int local_ranks) {

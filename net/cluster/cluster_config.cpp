@@ -1,10 +1,13 @@
 #include "net/cluster/cluster_config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <vector>
 
+#include "net/cluster/bind_address.hpp"
+#include "net/cluster/tls_files.hpp"
 #include "runtime/core/error.hpp"
 
 namespace tessera::net {
@@ -156,6 +159,30 @@ void check_worker(ClusterConfig& c, const std::optional<Sourced>& world,
   }
 }
 
+// All three TLS files or none: with only some, CAF would quietly fall back to anonymous TLS
+// (encrypted but unauthenticated), which is worse than an error.
+ClusterTls resolve_tls(const std::optional<Sourced>& cert, const std::optional<Sourced>& key,
+                       const std::optional<Sourced>& ca) {
+  const std::vector<const std::optional<Sourced>*> all{&cert, &key, &ca};
+  const std::string given = names(all);
+  if (given.empty()) return {};
+  const char* flag_names[] = {"--tls-cert (TESSERA_MN_TLS_CERT)", "--tls-key (TESSERA_MN_TLS_KEY)",
+                              "--tls-ca (TESSERA_MN_TLS_CA)"};
+  std::string missing;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (!*all[i] || (*all[i])->text.empty()) {
+      missing += (missing.empty() ? "" : ", ") + std::string(flag_names[i]);
+    }
+  }
+  if (!missing.empty()) {
+    throw refuse("TLS is half-configured: " + given + " set, but not " + missing +
+                 "; mutual TLS needs this node's certificate, its key and the cluster's CA");
+  }
+  ClusterTls tls{{cert->text, cert->source}, {key->text, key->source}, {ca->text, ca->source}};
+  check_tls_files(tls);
+  return tls;
+}
+
 }  // namespace
 
 std::string_view to_string(ClusterRole role) {
@@ -188,10 +215,17 @@ ClusterConfig resolve_cluster_config(const ClusterFlags& f, const Environment& e
   const auto no_nccl = lookup({no_nccl_flag, "--no-nccl", "NO_NCCL"}, env);
   const auto secret = lookup({f.cluster_secret, "--cluster-secret", "CLUSTER_SECRET", false}, env);
   const auto timeout = lookup({f.join_timeout, "--mn-join-timeout", "MN_JOIN_TIMEOUT", false}, env);
+  const auto recovery =
+      lookup({f.recovery_timeout, "--mn-recovery-timeout", "MN_RECOVERY_TIMEOUT", false}, env);
+  const auto tls_cert = lookup({f.tls_cert, "--tls-cert", "MN_TLS_CERT", false}, env);
+  const auto tls_key = lookup({f.tls_key, "--tls-key", "MN_TLS_KEY", false}, env);
+  const auto tls_ca = lookup({f.tls_ca, "--tls-ca", "MN_TLS_CA", false}, env);
+  const auto bind = lookup({f.bind_addr, "--mn-bind-addr", "MN_BIND_ADDR", false}, env);
 
   ClusterConfig c;
   if (no_nccl) c.no_nccl = parse_bool(*no_nccl);
   if (timeout) c.join_timeout = parse_seconds(*timeout);
+  if (recovery) c.recovery_timeout = parse_seconds(*recovery);
   const bool head = workers || port;
   const bool worker = id || addr;
   if (head && worker) {
@@ -199,8 +233,12 @@ ClusterConfig resolve_cluster_config(const ClusterFlags& f, const Environment& e
                  names({&id, &addr}) + ") are set; a process is either the head or a worker");
   }
   if (!head && !worker) {
-    if (world) {
-      throw refuse(world->source + " is set, but neither head settings (--mn-head-num-workers, "
+    // A node that meant to be secured or bound somewhere must not start as something else.
+    const std::vector<const std::optional<Sourced>*> stray{&world, &tls_cert, &tls_key, &tls_ca, &bind};
+    const auto count = std::count_if(stray.begin(), stray.end(), [](const auto* v) { return v->has_value(); });
+    if (count > 0) {
+      throw refuse(names(stray) + (count == 1 ? " is" : " are") +
+                   " set, but neither head settings (--mn-head-num-workers, "
                    "--mn-head-port) nor worker settings (--mn-worker-id, "
                    "--mn-worker-server-addr) are");
     }
@@ -223,6 +261,11 @@ ClusterConfig resolve_cluster_config(const ClusterFlags& f, const Environment& e
                  "TESSERA_CLUSTER_SECRET");
   }
   c.secret = secret->text;
+  c.tls = resolve_tls(tls_cert, tls_key, tls_ca);
+  if (bind) {
+    c.bind_address = check_bind_address(bind->text, bind->source);
+    c.bind_address_source = bind->source;
+  }
   return c;
 }
 

@@ -30,6 +30,26 @@ struct ClusterFlags {
   bool no_nccl = false;            // --no-nccl
   std::string cluster_secret;      // --cluster-secret
   std::string join_timeout;        // --mn-join-timeout, seconds
+  std::string recovery_timeout;    // --mn-recovery-timeout, seconds
+  std::string tls_cert;            // --tls-cert PEM file: this node's certificate
+  std::string tls_key;             // --tls-key PEM file: its private key (unencrypted)
+  std::string tls_ca;              // --tls-ca PEM file: the CA that signed every node's certificate
+  std::string bind_addr;           // --mn-bind-addr: this node's address for Gloo's TCP endpoints
+};
+
+// One of the TLS files, and the flag or variable that named it (for messages).
+struct TlsFile {
+  std::string path;
+  std::string source;
+};
+
+// Mutual TLS between the nodes' CAF connections (caf-openssl): all three files or none.
+struct ClusterTls {
+  TlsFile certificate;
+  TlsFile key;
+  TlsFile ca;
+
+  bool enabled() const { return !certificate.path.empty(); }
 };
 
 struct ClusterConfig {
@@ -48,6 +68,16 @@ struct ClusterConfig {
   // CAF middleman heartbeats, set on both sides: a frozen peer is noticed after connection_timeout.
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds connection_timeout{2000};
+  // Head: how long a request waits for the cluster to re-form after losing a worker (then 503).
+  std::chrono::milliseconds recovery_timeout{30000};
+  // Every node link (the rendezvous and everything after it) over mutual TLS when enabled. The
+  // Gloo data path between ranks is separate TCP and stays in the clear.
+  ClusterTls tls;
+  // The local address this node's Gloo endpoints bind to and advertise to its peers. Empty: a
+  // worker takes the address it reaches the head from, the head the address workers reached it at
+  // (bind_address.hpp).
+  std::string bind_address;
+  std::string bind_address_source;  // the flag or variable it came from, for messages
 
   bool clustered() const { return role != ClusterRole::single; }
 };
@@ -60,7 +90,10 @@ Environment process_environment();
 // Throws Error(invalid_argument) naming the flags or variables at fault: a malformed number or
 // address, head and worker settings both present, a head with no workers or no port, a world size
 // smaller than the head's ranks plus one per worker, a worker id out of range, a TESSERA_ and a
-// MISTRALRS_ spelling that disagree, a clustered role without a secret.
+// MISTRALRS_ spelling that disagree, a clustered role without a secret, TLS half-configured (some
+// of --tls-cert/--tls-key/--tls-ca but not all) or naming a file that is missing, unreadable or
+// not what it should be (tls_files.hpp), a bind address that is not one of this host's, and TLS
+// or bind settings on a process that is no cluster node.
 ClusterConfig resolve_cluster_config(const ClusterFlags& flags, const Environment& environment,
                                      int local_ranks);
 

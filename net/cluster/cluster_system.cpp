@@ -2,6 +2,8 @@
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <thread>
@@ -24,6 +26,20 @@ void configure_cluster_system(caf::actor_system_config& cfg, const ClusterConfig
   cfg.load<caf::io::middleman>();
   cfg.set("middleman.heartbeat-interval", caf::timespan{cluster.heartbeat_interval});
   cfg.set("middleman.connection-timeout", caf::timespan{cluster.connection_timeout});
+  if (cluster.tls.enabled()) {
+    // With a certificate, key and CA set, caf-openssl requires and verifies the peer's certificate
+    // on both sides (mutual TLS); resolve_cluster_config has refused anything less.
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = cluster.tls.certificate.path;
+    cfg.openssl_key = cluster.tls.key.path;
+    cfg.openssl_cafile = cluster.tls.ca.path;
+  }
+}
+
+caf::expected<std::uint16_t> publish_rendezvous(caf::actor_system& system, const caf::actor& actor,
+                                                const ClusterConfig& cluster) {
+  if (cluster.tls.enabled()) return caf::openssl::publish(actor, cluster.head_port, nullptr, true);
+  return system.middleman().publish(actor, cluster.head_port, nullptr, true);
 }
 
 caf::actor connect_to_head(caf::actor_system& system, const ClusterConfig& cluster) {
@@ -39,7 +55,10 @@ caf::actor connect_to_head(caf::actor_system& system, const ClusterConfig& clust
                                             std::chrono::milliseconds(5000));
     caf::actor head;
     caf::scoped_actor self{system};
-    self->request(system.middleman().actor_handle(), attempt_timeout, caf::connect_atom::value,
+    // Both managers answer connect_atom alike; the OpenSSL one runs the TLS handshake first.
+    const auto& manager = cluster.tls.enabled() ? system.openssl_manager().actor_handle()
+                                                : system.middleman().actor_handle();
+    self->request(manager, attempt_timeout, caf::connect_atom::value,
                   cluster.head_host, cluster.head_server_port)
         .receive(
             [&](const caf::node_id&, caf::strong_actor_ptr& published, const std::set<std::string>&) {

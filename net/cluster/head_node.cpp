@@ -6,6 +6,7 @@
 
 #include "net/cluster/cluster_system.hpp"
 #include "net/cluster/node_fingerprint.hpp"
+#include "net/cluster/node_store.hpp"
 #include "net/cluster/remote_store.hpp"
 #include "net/cluster/rendezvous_actor.hpp"
 #include "net/cluster/store_actor.hpp"
@@ -20,7 +21,6 @@ class HeadNode final : public actors::ClusterHead {
       : cluster_(std::move(cluster)),
         head_ranks_(engine.tensor_parallel),
         start_timeout_(engine.start_timeout),
-        step_timeout_(engine.step_timeout),
         fingerprint_(std::move(fingerprint)) {}
 
   int world_size() const override { return cluster_.global_world_size; }
@@ -36,9 +36,8 @@ class HeadNode final : public actors::ClusterHead {
                     cluster_.global_world_size, head_ranks_};
     config.store = store_;
     config.start_timeout = start_timeout_;
-    config.step_timeout = step_timeout_;
     rendezvous_ = spawn_rendezvous(system, std::move(config));
-    auto port = system.middleman().publish(rendezvous_, cluster_.head_port, nullptr, true);
+    auto port = publish_rendezvous(system, rendezvous_, cluster_);  // TLS when configured
     if (!port) {
       throw Error(ErrorCategory::io, "the head cannot listen on port " +
                                          std::to_string(cluster_.head_port) + " for its workers: " +
@@ -47,7 +46,7 @@ class HeadNode final : public actors::ClusterHead {
     std::fprintf(stderr, "tessera: head waiting on port %u for %d worker(s), %d ranks in all (%s)\n",
                  static_cast<unsigned>(*port), cluster_.head_num_workers,
                  cluster_.global_world_size, describe(fingerprint_).c_str());
-    return std::make_shared<RemoteStore>(system, store_, start_timeout_);
+    return make_head_store(system, store_, start_timeout_, cluster_);
   }
 
   std::vector<caf::actor> join(caf::actor_system& system) override {
@@ -71,6 +70,12 @@ class HeadNode final : public actors::ClusterHead {
                  head_ranks_, cluster_.head_num_workers);
   }
 
+  void watch(const caf::actor& scheduler) override {
+    caf::anon_send(rendezvous_, actors::mn_watch_atom::value, scheduler);
+  }
+
+  std::chrono::milliseconds recovery_timeout() const override { return cluster_.recovery_timeout; }
+
   void close() override {
     for (auto* actor : {&rendezvous_, &store_}) {
       if (*actor) caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
@@ -82,7 +87,6 @@ class HeadNode final : public actors::ClusterHead {
   ClusterConfig cluster_;
   int head_ranks_ = 1;
   std::chrono::milliseconds start_timeout_;
-  std::chrono::milliseconds step_timeout_;
   NodeFingerprint fingerprint_;
   caf::actor store_;
   caf::actor rendezvous_;

@@ -21,6 +21,10 @@ struct RendezvousState {
   std::optional<Admission> admission;
   std::map<int, Pending> pending;                 // admitted, awaiting the others
   std::optional<std::vector<caf::actor>> links;   // once formed
+  // Once formed, per worker id: the head node link, and the worker's own link while it is in.
+  std::map<int, caf::actor> head_links;
+  std::map<int, caf::actor> worker_links;
+  caf::actor listener;  // the scheduler: told when every lost worker is back
   std::vector<caf::typed_response_promise<std::vector<caf::actor>>> link_waiters;
   std::string last_refusal;
   static inline const char* name = "tessera.rendezvous";
@@ -46,8 +50,9 @@ void form(RendezvousActor* self) {
     link.first_rank = range.first_rank;
     link.ranks = range.ranks;
     link.start_timeout = state.config.start_timeout;
-    link.step_timeout = state.config.step_timeout;
     links.push_back(actors::spawn_head_node_link(self->system(), link));
+    state.head_links[range.worker_id] = links.back();
+    state.worker_links[range.worker_id] = pending.worker_link;
     std::fprintf(stderr, "tessera: worker %d joined as %s\n", range.worker_id, rank_text(range).c_str());
     pending.promise.deliver(JoinAccepted{range.first_rank, state.config.rules.global_world_size,
                                          state.config.store});
@@ -56,6 +61,27 @@ void form(RendezvousActor* self) {
   state.links = std::move(links);
   for (auto& waiter : state.link_waiters) waiter.deliver(*state.links);
   state.link_waiters.clear();
+}
+
+// Every lost worker is back (restarted, or a replacement with the same id and rank count): its
+// head node link forwards to the new process from now on, and the scheduler re-forms the group.
+void reform(RendezvousActor* self) {
+  auto& state = self->state;
+  for (const auto& range : state.admission->assign()) {
+    const auto it = state.pending.find(range.worker_id);
+    if (it == state.pending.end()) continue;
+    // Sent before mn_back below, and both are local: the link is rebound before the scheduler's
+    // regroup can reach it.
+    self->send(state.head_links.at(range.worker_id), actors::mn_rebind_atom::value,
+               it->second.worker_link);
+    state.worker_links[range.worker_id] = it->second.worker_link;
+    std::fprintf(stderr, "tessera: worker %d rejoined as %s\n", range.worker_id,
+                 rank_text(range).c_str());
+    it->second.promise.deliver(JoinAccepted{range.first_rank, state.config.rules.global_world_size,
+                                            state.config.store});
+  }
+  state.pending.clear();
+  if (state.listener) self->send(state.listener, actors::mn_back_atom::value);
 }
 
 caf::error refuse(RendezvousActor* self, int worker_id, const std::string& reason) {
@@ -67,14 +93,26 @@ caf::error refuse(RendezvousActor* self, int worker_id, const std::string& reaso
 caf::behavior rendezvous(RendezvousActor* self, RendezvousConfig config) {
   self->state.admission.emplace(config.rules);
   self->state.config = std::move(config);
-  // A worker admitted but gone before the cluster formed frees its id for a replacement.
+  // A worker gone frees its id for a replacement: before the cluster formed (or re-formed), and
+  // after, when the head waits for it to come back.
   self->set_down_handler([self](caf::down_msg& down) {
     auto& state = self->state;
     for (auto it = state.pending.begin(); it != state.pending.end(); ++it) {
       if (it->second.worker_link.address() != down.source) continue;
-      std::fprintf(stderr, "tessera: worker %d left before the cluster formed\n", it->first);
+      std::fprintf(stderr, "tessera: worker %d left before the cluster %s\n", it->first,
+                   state.links ? "re-formed" : "formed");
       state.admission->withdraw(it->first);
       state.pending.erase(it);
+      return;
+    }
+    for (auto it = state.worker_links.begin(); it != state.worker_links.end(); ++it) {
+      if (it->second.address() != down.source) continue;
+      std::fprintf(stderr,
+                   "tessera: waiting for worker %d (restarted, or a replacement with the same id) "
+                   "to join again\n",
+                   it->first);
+      state.admission->withdraw(it->first);
+      state.worker_links.erase(it);
       return;
     }
   });
@@ -82,10 +120,6 @@ caf::behavior rendezvous(RendezvousActor* self, RendezvousConfig config) {
       [=](mn_join_atom, const JoinRequest& request,
           const caf::actor& worker_link) -> caf::result<JoinAccepted> {
         auto& state = self->state;
-        if (state.links) {
-          return refuse(self, request.worker_id,
-                        "the cluster has already formed (re-forming is not supported yet)");
-        }
         if (!worker_link) return refuse(self, request.worker_id, "the worker sent no node link");
         if (auto reason = state.admission->admit(request); !reason.empty()) {
           return refuse(self, request.worker_id, reason);
@@ -95,8 +129,20 @@ caf::behavior rendezvous(RendezvousActor* self, RendezvousConfig config) {
         auto promise = self->make_response_promise<JoinAccepted>();
         self->monitor(worker_link);
         state.pending.emplace(request.worker_id, Pending{promise, worker_link});
-        if (state.admission->complete()) form(self);
+        if (state.admission->complete()) {
+          if (state.links) {
+            reform(self);
+          } else {
+            form(self);
+          }
+        }
         return promise;
+      },
+      [=](actors::mn_watch_atom, const caf::actor& listener) {
+        self->state.listener = listener;
+        for (const auto& [id, link] : self->state.head_links) {
+          self->send(link, actors::mn_watch_atom::value, listener);
+        }
       },
       [=](mn_workers_atom) -> caf::result<std::vector<caf::actor>> {
         auto& state = self->state;

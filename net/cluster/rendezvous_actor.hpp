@@ -8,8 +8,12 @@
 //   (mn_join_atom, JoinRequest, caf::actor worker_link) -> JoinAccepted, once every worker has
 //     joined; a caf::error (sec::runtime_error, the reason) when refused;
 //   mn_workers_atom -> std::vector<caf::actor>: the head node links in rank order, once formed;
-//   mn_status_atom -> std::string: who has joined, who is awaited, the last refusal.
-// A worker that leaves before the cluster forms frees its id; joins after it formed are refused.
+//   mn_status_atom -> std::string: who has joined, who is awaited, the last refusal;
+//   (actors::mn_watch_atom, listener): the scheduler; passed on to every head node link.
+// A worker that leaves frees its id, before the cluster forms and after. Once formed, the head
+// waits for a lost worker's id again: a worker that joins with it (same checks) is answered at
+// once when it was the last one missing; its head node link is rebound to it (mn_rebind_atom)
+// and the listener gets mn_back_atom, upon which the scheduler re-forms the group.
 #include <chrono>
 
 #include <caf/actor.hpp>
@@ -23,7 +27,6 @@ struct RendezvousConfig {
   AdmissionRules rules;
   caf::actor store;  // store_actor.hpp
   std::chrono::milliseconds start_timeout{120000};  // for the node links
-  std::chrono::milliseconds step_timeout{300000};
 };
 
 caf::actor spawn_rendezvous(caf::actor_system& system, RendezvousConfig config);

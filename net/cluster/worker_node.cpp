@@ -3,12 +3,14 @@
 #include <caf/all.hpp>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "actors/node_link.hpp"
 #include "actors/shard_actor.hpp"
 #include "net/cluster/cluster_messages.hpp"
 #include "net/cluster/cluster_system.hpp"
 #include "net/cluster/node_fingerprint.hpp"
+#include "net/cluster/node_store.hpp"
 #include "net/cluster/remote_store.hpp"
 #include "net/cluster/rendezvous_actor.hpp"
 #include "runtime/core/error.hpp"
@@ -25,19 +27,65 @@ struct StopActors {
   }
 };
 
+// The head's answer to `request`, or its end, whichever comes first: CAF does not fail a request
+// pending on a node that died, so a helper actor monitors the head while the worker waits (a
+// worker whose head dies while it waits for the others must not wait out its join timeout).
+caf::actor spawn_joiner(caf::actor_system& system, caf::actor head, JoinRequest request,
+                        caf::actor link, std::chrono::milliseconds timeout) {
+  return system.spawn([=](caf::event_based_actor* joiner) -> caf::behavior {
+    return {
+        [=](mn_join_atom) -> caf::result<JoinAccepted> {
+          auto promise = joiner->make_response_promise<JoinAccepted>();
+          // Shared by the handlers below (CAF calls them as const); the first answer counts.
+          auto answer = std::make_shared<caf::typed_response_promise<JoinAccepted>>(promise);
+          joiner->monitor(head);
+          joiner->set_down_handler([=](caf::down_msg& down) {
+            answer->deliver(caf::make_error(
+                caf::sec::request_receiver_down,
+                "the head went away while this worker waited to join (" +
+                    joiner->system().render(down.reason) + ")"));
+            joiner->quit();
+          });
+          joiner->request(head, timeout, mn_join_atom::value, request, link)
+              .then(
+                  [=](JoinAccepted& accepted) {
+                    answer->deliver(std::move(accepted));
+                    joiner->quit();
+                  },
+                  [=](caf::error& error) {
+                    answer->deliver(std::move(error));
+                    joiner->quit();
+                  });
+          return promise;
+        },
+    };
+  });
+}
+
 JoinAccepted join(caf::scoped_actor& self, const caf::actor& head, const JoinRequest& request,
                   const caf::actor& link, const ClusterConfig& cluster) {
   JoinAccepted accepted;
   std::string refusal;
-  self->request(head, cluster.join_timeout, mn_join_atom::value, request, link)
+  std::string gone;
+  const auto joiner = spawn_joiner(self->system(), head, request, link, cluster.join_timeout);
+  // The joiner answers within the join timeout; the margin only guards against a lost answer.
+  self->request(joiner, cluster.join_timeout + std::chrono::seconds(5), mn_join_atom::value)
       .receive([&](JoinAccepted& a) { accepted = std::move(a); },
                [&](caf::error& error) {
+                 if (error == caf::sec::request_receiver_down) {
+                   gone = error_text(self->system(), error);
+                   return;
+                 }
                  refusal = error == caf::sec::request_timeout
                                ? "the cluster did not form within " +
                                      std::to_string(cluster.join_timeout.count()) +
                                      " ms (other workers missing?)"
                                : error_text(self->system(), error);
                });
+  caf::anon_send_exit(joiner, caf::exit_reason::user_shutdown);
+  if (!gone.empty()) {
+    throw Error(ErrorCategory::io, "worker " + std::to_string(cluster.worker_id) + ": " + gone);
+  }
   if (!refusal.empty()) {
     throw Error(ErrorCategory::invalid_argument,
                 "the head refused worker " + std::to_string(cluster.worker_id) + ": " + refusal);
@@ -67,14 +115,14 @@ void run_worker(const actors::EngineConfig& engine, const ClusterConfig& cluster
                cluster.worker_id, cluster.head_host.c_str(),
                static_cast<unsigned>(cluster.head_server_port), describe(request.fingerprint).c_str());
   const caf::actor link = actors::spawn_worker_node_link(
-      system, actors::WorkerNodeLinkConfig{engine.start_timeout, engine.step_timeout});
+      system, actors::WorkerNodeLinkConfig{engine.start_timeout});
   actors.push_back(link);
   caf::scoped_actor self{system};
   self->monitor(head);
   const JoinAccepted accepted = join(self, head, request, link, cluster);
 
   // The local shards hold global ranks; their Gloo group is the whole cluster's.
-  auto store = std::make_shared<RemoteStore>(system, accepted.store, engine.start_timeout);
+  auto store = make_worker_store(system, accepted.store, engine.start_timeout, cluster);
   std::vector<caf::actor> shards;
   for (int i = 0; i < engine.tensor_parallel; ++i) {
     actors::ShardConfig shard;
@@ -99,9 +147,20 @@ void run_worker(const actors::EngineConfig& engine, const ClusterConfig& cluster
                ranks.c_str(), accepted.global_world_size);
 
   self->receive([&](const caf::down_msg& down) {
-    std::fprintf(stderr, "tessera: the head went away (%s); worker %d stops\n",
+    std::fprintf(stderr,
+                 "tessera: the head went away or dropped this worker (%s); worker %d stops "
+                 "(start it again to rejoin)\n",
                  system.render(down.reason).c_str(), cluster.worker_id);
   });
+  // A shard inside a collective with a frozen peer would hold the actor system's teardown until
+  // its Gloo timeout: a worker without a head has nothing to save, so it waits only a moment.
+  std::thread([worker_id = cluster.worker_id] {
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    std::fprintf(stderr, "tessera: worker %d: a rank is still busy in a collective; exiting\n",
+                 worker_id);
+    std::fflush(stderr);
+    std::_Exit(1);
+  }).detach();
 }
 
 }  // namespace tessera::net

@@ -70,7 +70,8 @@ void ServerMetrics::output_tokens(double seconds, std::int64_t tokens) {
   for (std::int64_t i = 0; i < tokens; ++i) time_per_output_token_.observe(per_token);
 }
 
-std::string ServerMetrics::render(const actors::EngineStats& engine) const {
+std::string ServerMetrics::render(const actors::EngineStats& engine,
+                                  const actors::ClusterHealth& health) const {
   std::string out;
   {
     std::lock_guard lock(mutex_);
@@ -93,6 +94,14 @@ std::string ServerMetrics::render(const actors::EngineStats& engine) const {
         static_cast<double>(engine.total_blocks));
   gauge(out, "tessera_active_streams", "Streaming responses being written",
         static_cast<double>(active_streams_.load()));
+  gauge(out, "tessera_cluster_healthy",
+        "1 while every rank can serve; 0 while a cluster head is degraded or re-forming",
+        health.healthy ? 1.0 : 0.0);
+  gauge(out, "tessera_cluster_missing_workers", "Workers a cluster head waits for to join again",
+        static_cast<double>(health.missing.size()));
+  header(out, "tessera_cluster_reformations_total", "counter",
+         "Times a cluster head re-formed its group after losing a worker");
+  out += "tessera_cluster_reformations_total " + std::to_string(health.reformations) + "\n";
   time_to_first_token_.render(out, "tessera_time_to_first_token_seconds",
                               "From a request's arrival to its first generated token");
   time_per_output_token_.render(out, "tessera_time_per_output_token_seconds",

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/cluster_health.hpp"
 #include "actors/message_data.hpp"
 
 namespace tessera::net {
@@ -39,7 +40,8 @@ class ServerMetrics {
   void stream_opened() { ++active_streams_; }
   void stream_closed() { --active_streams_; }
 
-  std::string render(const actors::EngineStats& engine) const;
+  // `health`: a cluster head's (always healthy on a single node).
+  std::string render(const actors::EngineStats& engine, const actors::ClusterHealth& health = {}) const;
 
  private:
   mutable std::mutex mutex_;

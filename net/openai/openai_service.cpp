@@ -161,11 +161,14 @@ struct OpenAiService::Generation {
     end_stream();
   }
 
-  // Cancelled (the client left, or the server is stopping) or failed inside the engine.
+  // Cancelled (the client left, or the server is stopping) or failed inside the engine; a
+  // cluster that lost a worker is the server's trouble, not the request's: 503, retry later.
   void finish_abnormally(const actors::FinalEvent& final) {
     const bool failed = final.finish_reason == "error";
-    const ApiError error = failed ? ApiError(500, "generation failed: " + final.error)
-                                  : ApiError(503, "the request was cancelled: the server is shutting down");
+    const ApiError error =
+        !failed ? ApiError(503, "the request was cancelled: the server is shutting down")
+        : actors::is_cluster_unavailable(final.error) ? ApiError(503, final.error)
+                                                      : ApiError(500, "generation failed: " + final.error);
     if (!api.stream) {
       respond_error(*responder, error);
       return;
@@ -213,9 +216,7 @@ void OpenAiService::handle(HttpRequest&& request, std::shared_ptr<Responder> res
     return false;
   };
   if (path == "/health") {
-    if (!allow(http::verb::get)) return;
-    respond_json(*responder, shutting_down_ ? 503 : 200,
-                 {{"status", shutting_down_ ? "shutting_down" : "ok"}});
+    if (allow(http::verb::get)) respond_health(*responder);
     return;
   }
   if (path == "/metrics") {
@@ -251,6 +252,38 @@ void OpenAiService::respond_models(Responder& responder) const {
   respond_json(responder, 200, {{"object", "list"}, {"data", OrderedJson::array({model})}});
 }
 
+// 503 while shutting down, and on a cluster head while it is degraded: which worker is missing
+// and since when, so that a load balancer stops sending and an operator sees what to restart.
+void OpenAiService::respond_health(Responder& responder) const {
+  if (shutting_down_) {
+    respond_json(responder, 503, {{"status", "shutting_down"}});
+    return;
+  }
+  const auto health = engine_.health();
+  if (health.healthy) {
+    respond_json(responder, 200, {{"status", "ok"}});
+    return;
+  }
+  const auto now = actors::SystemClock::now();
+  const auto seconds_since = [&](actors::SystemClock::time_point since) {
+    return std::chrono::duration<double>(now - since).count();
+  };
+  OrderedJson missing = OrderedJson::array();
+  for (const auto& worker : health.missing) {
+    missing.push_back({{"worker_id", worker.worker_id},
+                       {"name", worker.name},
+                       {"since", actors::utc_text(worker.since)},
+                       {"seconds", seconds_since(worker.since)},
+                       {"reason", worker.reason}});
+  }
+  respond_json(responder, 503,
+               {{"status", health.state},
+                {"reason", health.reason},
+                {"missing_workers", std::move(missing)},
+                {"degraded_since", actors::utc_text(health.degraded_since)},
+                {"degraded_seconds", seconds_since(health.degraded_since)}});
+}
+
 void OpenAiService::respond_metrics(Responder& responder) const {
   actors::EngineStats stats;
   try {
@@ -259,7 +292,7 @@ void OpenAiService::respond_metrics(Responder& responder) const {
     respond_error(responder, ApiError(503, e.what()));
     return;
   }
-  responder.respond(200, "text/plain; version=0.0.4", metrics_.render(stats));
+  responder.respond(200, "text/plain; version=0.0.4", metrics_.render(stats, engine_.health()));
 }
 
 std::string OpenAiService::token_text(std::int32_t id) const {

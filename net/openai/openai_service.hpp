@@ -50,6 +50,7 @@ class OpenAiService {
   std::string token_text(std::int32_t id) const;
   void respond_models(Responder& responder) const;
   void respond_metrics(Responder& responder) const;
+  void respond_health(Responder& responder) const;
   bool authorised(const HttpRequest& request) const;
 
   OpenAiServiceOptions options_;

@@ -132,7 +132,6 @@ TEST_F(ClusterActors, HeadLinkFailsOutstandingStepsWhenTheWorkerGoes) {
   config.worker_id = 3;
   config.first_rank = 4;
   config.ranks = 2;
-  config.step_timeout = 30s;
   auto link = keep(actors::spawn_head_node_link(system_, config));
 
   caf::scoped_actor self{system_};
