@@ -8,9 +8,7 @@
 // Per request, the decode step time is (last token - first token) / (tokens - 1): the first token
 // (prefill) is left out. Each mode runs one warm-up request and then N measured ones; JSON on
 // stdout with the median, p10 and p90 over the N requests and the median difference.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/engine.hpp"
+#include "net/cluster/bind_address.hpp"
 #include "net/cluster/cluster_config.hpp"
 #include "net/cluster/head_node.hpp"
 #include "net/cluster/node_fingerprint.hpp"
@@ -42,18 +41,6 @@ struct Options {
   int tokens = 64;
   std::string tessera = TESSERA_BINARY;
 };
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // Milliseconds per decode step of one greedy request of `tokens` tokens.
 double decode_step_ms(actors::Engine& engine, int tokens) {
@@ -124,7 +111,7 @@ std::vector<double> single_process(const Options& o) {
 }
 
 std::vector<double> head_and_worker(const Options& o) {
-  const int port = free_port();
+  const int port = net::free_loopback_port();
   const std::string secret = "bench-" + std::to_string(::getpid());
   const pid_t worker = ::fork();
   if (worker == 0) {

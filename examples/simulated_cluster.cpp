@@ -8,10 +8,8 @@
 //
 // Every rank takes part in every step (tensor parallelism runs in lockstep), so the step count
 // is the scheduler's, shared by all ranks; CPU time is measured per process (getrusage/wait4).
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +26,7 @@
 #include <vector>
 
 #include "actors/engine.hpp"
+#include "net/cluster/bind_address.hpp"
 #include "net/cluster/cluster_config.hpp"
 #include "net/cluster/head_node.hpp"
 #include "net/cluster/node_fingerprint.hpp"
@@ -45,19 +44,6 @@ struct Options {
   int max_tokens = 16;
   std::string tessera = TESSERA_BINARY;  // the `tessera` built beside this example
 };
-
-// A TCP port nothing listens on now (the kernel's pick, released for the head to take).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; }
 
@@ -160,7 +146,7 @@ std::string rank_range(int first, int count) {
 }
 
 int run(const Options& o) {
-  const int port = free_port();
+  const int port = tessera::net::free_loopback_port();
   const std::string secret = "simulated-" + std::to_string(::getpid());
   const int world = o.ranks_per_node * (o.workers + 1);
 

@@ -90,4 +90,18 @@ Route route_to(const std::string& host, std::uint16_t port) {
   throw Error(ErrorCategory::io, "no route to the head's host '" + host + "': " + failure);
 }
 
+std::uint16_t free_loopback_port() {
+  Socket socket(AF_INET, SOCK_STREAM);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (socket.fd < 0 || ::bind(socket.fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      ::getsockname(socket.fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw Error(ErrorCategory::io,
+                std::string("cannot find a free TCP port on 127.0.0.1: ") + std::strerror(errno));
+  }
+  return ntohs(address.sin_port);
+}
+
 }  // namespace tessera::net

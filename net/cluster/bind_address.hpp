@@ -20,4 +20,8 @@ struct Route {
 };
 Route route_to(const std::string& host, std::uint16_t port);
 
+// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick, released at once for
+// the caller to take: for examples, benches and tests that start a head). Throws Error(io).
+std::uint16_t free_loopback_port();
+
 }  // namespace tessera::net

@@ -97,6 +97,17 @@ SamplingState random_state(std::mt19937& rng, std::int64_t vocab, const Sampling
   return state;
 }
 
+// `count` rows of random logits, parameters and histories.
+std::vector<Row> random_rows(std::mt19937& rng, std::size_t count, std::int64_t vocab) {
+  std::vector<Row> rows(count);
+  for (Row& r : rows) {
+    r.logits = random_row(rng, vocab);
+    r.params = random_params(rng, vocab);
+    r.state = random_state(rng, vocab, r.params);
+  }
+  return rows;
+}
+
 Tensor upload_rows(CudaBackend& backend, const std::vector<Row>& rows, std::int64_t vocab) {
   std::vector<float> values;
   for (const Row& r : rows) values.insert(values.end(), r.logits.begin(), r.logits.end());
@@ -209,12 +220,7 @@ TEST_F(CudaSampling, AgreesWithTheHostSamplerOnRandomRows) {
   for (const std::int64_t vocab : vocabs) {
     const int batches = vocab >= 32000 ? 6 : 3;
     for (int b = 0; b < batches; ++b) {
-      std::vector<Row> rows(vocab >= 32000 ? 40 : 64);
-      for (Row& r : rows) {
-        r.logits = random_row(rng, vocab);
-        r.params = random_params(rng, vocab);
-        r.state = random_state(rng, vocab, r.params);
-      }
+      const auto rows = random_rows(rng, vocab >= 32000 ? 40 : 64, vocab);
       const Tensor logits = upload_rows(backend, rows, vocab);
       std::vector<SamplingState> states;
       const auto got = gpu_sample(backend, logits, rows, states);
@@ -297,12 +303,7 @@ TEST_F(CudaSampling, ResultsDoNotDependOnTheBatchAndRepeat) {
   CudaBackend backend(0);
   std::mt19937 rng(77);
   const std::int64_t vocab = 128256;
-  std::vector<Row> rows(24);
-  for (Row& r : rows) {
-    r.logits = random_row(rng, vocab);
-    r.params = random_params(rng, vocab);
-    r.state = random_state(rng, vocab, r.params);
-  }
+  const auto rows = random_rows(rng, 24, vocab);
   const Tensor logits = upload_rows(backend, rows, vocab);
   std::vector<SamplingState> states;
   const auto batch = gpu_sample(backend, logits, rows, states);

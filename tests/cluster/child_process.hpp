@@ -2,9 +2,7 @@
 // A `tessera` process started by a test: its own environment, stdout and stderr in files, every
 // wait bounded, and killed (SIGKILL) when the test lets go of it, whatever happened.
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,21 +14,25 @@
 #include <thread>
 #include <vector>
 
+#include "net/cluster/bind_address.hpp"
 #include "tests/support/cli_runner.hpp"
 
 namespace tessera::testing {
 
 class ChildProcess {
  public:
-  // Runs TESSERA_BINARY with `arguments`, adding `environment` to the test's own.
+  // Runs TESSERA_BINARY with `arguments`, adding `environment` to the test's own, through
+  // `launcher` when one is given (such as `ip netns exec NAME`, which execs it in turn).
   ChildProcess(std::string name, const std::vector<std::string>& arguments,
-               const std::map<std::string, std::string>& environment = {})
+               const std::map<std::string, std::string>& environment = {},
+               const std::vector<std::string>& launcher = {})
       : name_(std::move(name)) {
     dir_ = std::filesystem::temp_directory_path() /
            ("tessera-cluster-" + std::to_string(::getpid()) + "-" + name_ + "-" +
             std::to_string(counter()++));
     std::filesystem::create_directories(dir_);
-    std::vector<std::string> argv_text{TESSERA_BINARY};
+    std::vector<std::string> argv_text = launcher;
+    argv_text.push_back(TESSERA_BINARY);
     argv_text.insert(argv_text.end(), arguments.begin(), arguments.end());
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -41,7 +43,7 @@ class ChildProcess {
       std::vector<char*> argv;
       for (auto& a : argv_text) argv.push_back(a.data());
       argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
+      ::execvp(argv[0], argv.data());
       ::_exit(127);
     }
   }
@@ -107,16 +109,6 @@ class ChildProcess {
 };
 
 // A TCP port nothing listens on right now (the kernel's pick, released for the caller).
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+inline int free_port() { return net::free_loopback_port(); }
 
 }  // namespace tessera::testing

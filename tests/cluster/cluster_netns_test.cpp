@@ -5,6 +5,7 @@
 // namespaces (not root, no iproute2); the namespaces are deleted whatever happens.
 #include <gtest/gtest.h>
 
+#include "tests/cluster/child_process.hpp"
 #include "tests/cluster/cluster_launch.hpp"
 #include "tests/cluster/network_namespaces.hpp"
 
@@ -25,11 +26,14 @@ void expect_golden_across_namespaces(const std::string& fixture, const Nodes& no
   NamespacePair net;
   if (!net.ok()) GTEST_SKIP() << "cannot make network namespaces here: " << net.error();
   const auto g = launch::golden_case(fixture);
-  NamespacedProcess head("head", net.name(0), launch::generate_arguments(g, nodes.head_ranks),
-                         launch::with(launch::head_environment(kPort, 1, nodes.head_ranks + nodes.worker_ranks),
-                                      nodes.head_extra));
-  NamespacedProcess worker("worker", net.name(1), launch::worker_arguments(g.model, nodes.worker_ranks),
-                           launch::worker_environment(0, net.address(0) + ":" + std::to_string(kPort)));
+  ChildProcess head(
+      "head", launch::generate_arguments(g, nodes.head_ranks),
+      launch::with(launch::head_environment(kPort, 1, nodes.head_ranks + nodes.worker_ranks),
+                   nodes.head_extra),
+      in_namespace(net.name(0)));
+  ChildProcess worker("worker", launch::worker_arguments(g.model, nodes.worker_ranks),
+                      launch::worker_environment(0, net.address(0) + ":" + std::to_string(kPort)),
+                      in_namespace(net.name(1)));
   ASSERT_EQ(head.wait_for(120s), std::optional<int>(0)) << head.report() << worker.report();
   EXPECT_EQ(launch::printed_tokens(head.out()), g.expected) << head.out();
   EXPECT_EQ(worker.wait_for(20s), std::optional<int>(0)) << worker.report();

@@ -4,21 +4,12 @@
 // Names are unique per run; the namespaces (and with them the veth pair) are deleted when the
 // object goes, whatever the test did. Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) and iproute2:
 // `error()` says what was missing, for a GTEST_SKIP.
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace tessera::testing {
@@ -95,80 +86,10 @@ class NamespacePair {
   std::string error_;
 };
 
-// TESSERA_BINARY run inside a network namespace, with stdout and stderr in files, every wait
-// bounded, and SIGKILLed when the test lets go of it (`ip netns exec` execs the command itself,
-// so the process is tessera's).
-class NamespacedProcess {
- public:
-  NamespacedProcess(std::string name, const std::string& netns, const std::vector<std::string>& arguments,
-                    const std::map<std::string, std::string>& environment)
-      : name_(std::move(name)) {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tessera-netns-" + std::to_string(::getpid()) + "-" + name_ + "-" +
-            std::to_string(counter()++));
-    std::filesystem::create_directories(dir_);
-    std::vector<std::string> argv_text{"ip", "netns", "exec", netns, TESSERA_BINARY};
-    argv_text.insert(argv_text.end(), arguments.begin(), arguments.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      for (const auto& [key, value] : environment) ::setenv(key.c_str(), value.c_str(), 1);
-      redirect((dir_ / "out").c_str(), STDOUT_FILENO);
-      redirect((dir_ / "err").c_str(), STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : argv_text) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~NamespacedProcess() {
-    if (!exit_code_ && pid_ > 0) ::kill(pid_, SIGKILL);
-    wait_for(std::chrono::seconds(10));
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-  NamespacedProcess(const NamespacedProcess&) = delete;
-  NamespacedProcess& operator=(const NamespacedProcess&) = delete;
-
-  std::optional<int> wait_for(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!poll() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return exit_code_;
-  }
-  std::string out() const { return slurp(dir_ / "out"); }
-  std::string err() const { return slurp(dir_ / "err"); }
-  std::string report() const { return "--- " + name_ + " stderr:\n" + err(); }
-
- private:
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-  static std::string slurp(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-  static void redirect(const char* path, int fd) {
-    const int file = ::open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(file, fd);
-    ::close(file);
-  }
-  bool poll() {
-    if (exit_code_ || pid_ <= 0) return true;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return true;
-  }
-
-  std::string name_;
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
-};
+// `ip netns exec NAME`: a ChildProcess's launcher that starts it inside namespace NAME (the
+// command execs tessera itself, so the process the test holds is tessera's).
+inline std::vector<std::string> in_namespace(const std::string& netns) {
+  return {"ip", "netns", "exec", netns};
+}
 
 }  // namespace tessera::testing
