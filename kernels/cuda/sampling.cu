@@ -66,7 +66,8 @@ __device__ inline float from_ordered_key(unsigned key) {
 
 __device__ inline u64 mass(float weight) { return __float2ull_rn(weight * kMassScale); }
 
-__device__ inline u64 warp_sum(u64 v) {
+template <class T>
+__device__ inline T warp_sum(T v) {
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(kFull, v, offset);
   return v;
 }
@@ -79,23 +80,15 @@ __device__ inline u64 warp_inclusive_scan(u64 v) {
   return v;
 }
 
-__device__ u64 block_sum(u64 v, Shared& sh) {
+// In a fixed order (each thread's elements, then a fixed tree), so a double sum is reproducible
+// too. `warp_totals` is the Shared array of T (warp_u64 or warp_double).
+template <class T>
+__device__ T block_sum(T v, T (&warp_totals)[kWarps]) {
   v = warp_sum(v);
-  if (lane() == 0) sh.warp_u64[warp_index()] = v;
+  if (lane() == 0) warp_totals[warp_index()] = v;
   __syncthreads();
-  u64 total = 0;
-  for (int w = 0; w < kWarps; ++w) total += sh.warp_u64[w];
-  __syncthreads();
-  return total;
-}
-
-// In a fixed order (each thread's elements, then a fixed tree), so the sum is reproducible.
-__device__ double block_sum(double v, Shared& sh) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(kFull, v, offset);
-  if (lane() == 0) sh.warp_double[warp_index()] = v;
-  __syncthreads();
-  double total = 0.0;
-  for (int w = 0; w < kWarps; ++w) total += sh.warp_double[w];
+  T total = 0;
+  for (int w = 0; w < kWarps; ++w) total += warp_totals[w];
   __syncthreads();
   return total;
 }
@@ -354,7 +347,7 @@ __device__ long long draw(const SamplingRowTask& task, const float* penalized, f
     weights[j] = w;
     local += mass(w);
   });
-  const u64 total = block_sum(local, sh);  // also makes the weights visible to the block
+  const u64 total = block_sum(local, sh.warp_u64);  // also makes the weights visible to the block
 
   // Top-p keeps the most likely tokens (ties by lower id) while the mass before each is below
   // top_p · total: every token above the border weight, and the border weight's first few.
@@ -387,7 +380,7 @@ __device__ long long draw(const SamplingRowTask& task, const float* penalized, f
   for_each_value(weights, n, [&](long long j, float w) {
     if (survives(j, w)) local += mass(w);
   });
-  const u64 kept = block_sum(local, sh);
+  const u64 kept = block_sum(local, sh.warp_u64);
   // u = k / 2^53 exactly, so floor(u · kept) = (k · kept) >> 53, from the 128-bit product.
   const u64 k = static_cast<u64>(task.u * 0x1p53);
   const u64 target = (__umul64hi(k, kept) << 11) | ((k * kept) >> 53);
@@ -407,7 +400,7 @@ __device__ void report_logprobs(const float* raw, long long n, long long chosen,
   if (!isinf(max)) {
     double local = 0.0;
     for_each_value(raw, n, [&](long long, float x) { local += exp(static_cast<double>(x) - max); });
-    lse = max + log(block_sum(local, sh));
+    lse = max + log(block_sum(local, sh.warp_double));
   }
   if (threadIdx.x == 0) result.logprob = static_cast<float>(static_cast<double>(raw[chosen]) - lse);
   if (top > kSamplingMaxTopLogprobs) top = kSamplingMaxTopLogprobs;
