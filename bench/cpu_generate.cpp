@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_args.hpp"
 #include "runtime/backend/cpu_backend.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "runtime/comm/communicator.hpp"
@@ -20,12 +21,10 @@
 
 namespace {
 
-using namespace tessera::runtime;
+using tessera::bench::flag_value;
+using tessera::bench::median;
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
+using namespace tessera::runtime;
 
 // Bytes per second of a large memcpy (read + write counted), median of several copies.
 double copy_bandwidth() {
@@ -47,13 +46,6 @@ std::int64_t weight_bytes_f32(const ModelConfig& c) {
   const std::int64_t per_layer =
       c.hidden_size * (q + 2 * kv) + q * c.hidden_size + 3 * c.hidden_size * c.intermediate_size;
   return 4 * (c.num_hidden_layers * per_layer + c.vocab_size * c.hidden_size);
-}
-
-std::string flag_value(int argc, char** argv, const std::string& flag, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == flag) return argv[i + 1];
-  }
-  return fallback;
 }
 
 }  // namespace

@@ -18,11 +18,11 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.hpp"
 #include "runtime/backend/cuda_backend.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "runtime/comm/communicator.hpp"
@@ -32,6 +32,10 @@
 
 namespace {
 
+using tessera::bench::flag_value;
+using tessera::bench::int_list;
+using tessera::bench::median;
+
 using namespace tessera::runtime;
 using Clock = std::chrono::steady_clock;
 
@@ -39,11 +43,6 @@ void cuda_ok(cudaError_t status, const char* what) {
   if (status != cudaSuccess) {
     throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
   }
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 double seconds_since(Clock::time_point start) {
@@ -112,20 +111,6 @@ double gemm_rate(int n) {
   cudaFree(b);
   cudaFree(c);
   return 2.0 * n * static_cast<double>(n) * n / median(seconds);
-}
-
-std::string flag_value(int argc, char** argv, const std::string& flag, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == flag) return argv[i + 1];
-  }
-  return fallback;
-}
-
-std::vector<int> int_list(const std::string& text) {
-  std::vector<int> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoi(item));
-  return out;
 }
 
 // Prompt token i of sequence s: the same formula as bench/hf_decode.py.

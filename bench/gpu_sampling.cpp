@@ -9,36 +9,21 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.hpp"
 #include "runtime/backend/cuda_backend.hpp"
 #include "runtime/sampling/token_sampler.hpp"
 
 namespace {
 
+using tessera::bench::flag_value;
+using tessera::bench::int_list;
+using tessera::bench::median;
+
 using namespace tessera::runtime;
 using Clock = std::chrono::steady_clock;
-
-std::string flag_value(int argc, char** argv, const std::string& flag, const std::string& fallback) {
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (argv[i] == flag) return argv[i + 1];
-  }
-  return fallback;
-}
-
-std::vector<int> int_list(const std::string& text) {
-  std::vector<int> values;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) values.push_back(std::stoi(item));
-  return values;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 struct Setting {
   const char* name;
