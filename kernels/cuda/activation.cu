@@ -1,4 +1,5 @@
-// The SiLU-gated MLP's middle for f32 and bf16 activations, and the residual add.
+// The SiLU-gated MLP's middle for f32 and bf16 activations (and f32 in, bf16 out: the result
+// only feeds the down projection), and the residual add.
 #include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
 
@@ -7,20 +8,21 @@ namespace {
 
 using namespace detail;
 
-template <class T>
-__global__ void silu_mul_kernel(const T* gate_up, std::int64_t rows, std::int64_t width, T* out) {
+template <class In, class Out>
+__global__ void silu_mul_kernel(const In* gate_up, std::int64_t rows, std::int64_t width,
+                                Out* out) {
   const std::int64_t count = rows * width;
   for (std::int64_t i = global_index(); i < count; i += global_stride()) {
     const std::int64_t r = i / width;
     const std::int64_t j = i % width;
     const float gate = to_float(gate_up[r * 2 * width + j]);
     const float up = to_float(gate_up[r * 2 * width + width + j]);
-    out[i] = from_float<T>(gate / (1.0f + expf(-gate)) * up);
+    out[i] = from_float<Out>(gate / (1.0f + expf(-gate)) * up);
   }
 }
 
-template <class T>
-void launch_silu_mul(const T* gate_up, std::int64_t rows, std::int64_t width, T* out,
+template <class In, class Out>
+void launch_silu_mul(const In* gate_up, std::int64_t rows, std::int64_t width, Out* out,
                      cudaStream_t stream) {
   if (rows * width == 0) return;
   silu_mul_kernel<<<grid_for(rows * width), kThreads, 0, stream>>>(gate_up, rows, width, out);
@@ -39,6 +41,11 @@ void silu_mul(const __nv_bfloat16* gate_up, std::int64_t rows, std::int64_t widt
 
 void silu_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width, float* out,
                   cudaStream_t stream) {
+  launch_silu_mul(gate_up, rows, width, out, stream);
+}
+
+void silu_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width,
+                  __nv_bfloat16* out, cudaStream_t stream) {
   launch_silu_mul(gate_up, rows, width, out, stream);
 }
 

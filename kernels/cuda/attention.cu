@@ -5,8 +5,8 @@
 // one kv head, so each key and value row is read once per tile instead of once per query head
 // (GQA). A split is a run of kSplitPositions positions of the token's window: decode batches have
 // few tokens, and splitting their positions is what fills the GPU. Inside a block each warp runs
-// an online softmax over every kWarps-th position of the split; the warps are merged at the end,
-// and the splits by attention_merge_kernel (or in place when there is one split).
+// an online softmax over every kWarps-th run of positions of the split; the warps are merged at
+// the end, and the splits by the last block of the token's head tile to finish.
 //
 // A token's result depends only on its own positions and the split length, never on the other
 // tokens of the batch, so a sequence gets the same numbers however it is batched.
@@ -45,6 +45,15 @@ __global__ void store_kv_kernel(const float* k_src, const float* v_src, std::int
   }
 }
 
+// An output element: f32, or bf16 when the output feeds a product that rounds to bf16 anyway.
+__device__ inline void store_output(void* out, bool out_bf16, std::int64_t index, float value) {
+  if (out_bf16) {
+    static_cast<__nv_bfloat16*>(out)[index] = __float2bfloat16_rn(value);
+  } else {
+    static_cast<float*>(out)[index] = value;
+  }
+}
+
 struct AttentionArgs {
   const float* q;
   std::int64_t q_stride;
@@ -58,21 +67,52 @@ struct AttentionArgs {
   std::int64_t window;
   float scale;
   std::int64_t split_positions;
-  float* out;
+  void* out;              // [tokens, out_stride], f32 or (out_bf16) bf16
+  bool out_bf16;
   std::int64_t out_stride;
   float* partial_values;  // [tokens, heads, splits, head_dim], with more than one split
   float* partial_stats;   // [tokens, heads, splits, 2]: running max, running total
+  unsigned* split_counters;  // [grid x, grid y], with more than one split
 };
 
-// Each lane owns the head dimensions j = lane + 32 * i (i < kDims), so loads of a key or value
-// row are coalesced and no two lanes touch the same accumulator.
-template <int kDims, int kTile, class KvT>
+// kCount consecutive elements of a cache row as f32: one vector load when all are inside the
+// row and aligned for it, element by element otherwise (head sizes that are not a multiple).
+template <int kCount, class KvT>
+__device__ inline void load_run(const KvT* p, int inside, float (&out)[kCount]) {
+  struct alignas(kCount * sizeof(KvT)) Run {
+    KvT v[kCount];
+  };
+  if (inside >= kCount && reinterpret_cast<std::uintptr_t>(p) % sizeof(Run) == 0) {
+    const Run run = *reinterpret_cast<const Run*>(p);
+#pragma unroll
+    for (int i = 0; i < kCount; ++i) out[i] = to_float(run.v[i]);
+  } else {
+#pragma unroll
+    for (int i = 0; i < kCount; ++i) out[i] = i < inside ? to_float(p[i]) : 0.0f;
+  }
+}
+
+// A warp walks its split kRunPositions positions at a time, kGroup lanes per position: the lanes
+// of a group split the key row between them (16 bytes at a time, the queries from shared memory)
+// and add their partial scores; then the warp adds the value rows in position order, each lane
+// owning kDims consecutive dimensions. The earlier design (one position per warp, each score
+// reduced across all 32 lanes) spent most of its instructions on shuffles and index arithmetic:
+// 50 µs per layer at 64 sequences. A batch that fills the GPU walks long runs and takes a whole
+// key row per lane (kGroup 1: no shuffles, one softmax update per 32 positions); a small batch
+// is split into short runs that would leave three of four warps idle that way, so it takes four
+// lanes per position (AttentionSplits::spread_positions). Partial scores are summed in a fixed
+// order and the softmax is online per run, so a token's result depends only on its own
+// positions and how its batch is split.
+template <int kDims, int kTile, int kGroup, class KvT>
 __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
+  constexpr int kRun = 8;  // key elements per load in the score loop
+  constexpr int kRunPositions = 32 / kGroup;
+  __shared__ __align__(16) float queries[kTile][kDims * 32];
   __shared__ float warp_values[kWarps][kTile][kDims * 32];
   __shared__ float warp_max[kWarps][kTile];
   __shared__ float warp_total[kWarps][kTile];
 
-  const std::int64_t dim = a.kv.head_dim;
+  const int dim = static_cast<int>(a.kv.head_dim);
   const std::int64_t group = a.heads / a.kv.kv_heads;
   const std::int64_t tiles_per_group = (group + kTile - 1) / kTile;
   const std::int64_t t = a.token_list ? a.token_list[blockIdx.x] : blockIdx.x;
@@ -83,73 +123,136 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
   const int warp = static_cast<int>(threadIdx.x) / 32;
   const int lane = static_cast<int>(threadIdx.x) % 32;
 
-  float query[kTile][kDims];
+  // The tile's queries, zero past head_dim and past the tile's heads.
+  for (int e = static_cast<int>(threadIdx.x); e < kTile * kDims * 32; e += kThreads) {
+    const int h = e / (kDims * 32);
+    const int j = e % (kDims * 32);
+    queries[h][j] = h < tile && j < dim ? a.q[t * a.q_stride + (first_head + h) * dim + j] : 0.0f;
+  }
+  __syncthreads();
+
+  const int last = a.positions[t];
+  const int first = a.window > 0 && last - a.window + 1 > 0 ? last - static_cast<int>(a.window) + 1 : 0;
+  const int begin = first + static_cast<int>(blockIdx.z * a.split_positions);
+  const int end = gridDim.z == 1 ? last + 1
+                                 : min(begin + static_cast<int>(a.split_positions), last + 1);
+  const std::int32_t* table = a.block_tables + a.token_sequence[t] * a.table_stride;
+  const std::int64_t slot_width = a.kv.kv_heads * dim;
+  const int block_size = static_cast<int>(a.kv.block_size);
+  const auto* k_cache = static_cast<const KvT*>(a.kv.k) + kv_head * dim;
+  const auto* v_cache = static_cast<const KvT*>(a.kv.v) + kv_head * dim;
+  const int my_dims = min(kDims, max(0, dim - lane * kDims));  // of this lane's kDims
+
   float acc[kTile][kDims];
-  float running_max[kTile];
-  float running_total[kTile];
+  float running_max[kTile];  // the same in every lane
+  float running_total[kTile];  // this lane's share
 #pragma unroll
   for (int h = 0; h < kTile; ++h) {
     running_max[h] = -INFINITY;
     running_total[h] = 0.0f;
 #pragma unroll
-    for (int i = 0; i < kDims; ++i) {
-      const std::int64_t j = lane + 32 * i;
-      query[h][i] = h < tile && j < dim ? a.q[t * a.q_stride + (first_head + h) * dim + j] : 0.0f;
-      acc[h][i] = 0.0f;
-    }
+    for (int i = 0; i < kDims; ++i) acc[h][i] = 0.0f;
   }
 
-  const std::int64_t last = a.positions[t];
-  const std::int64_t first = a.window > 0 && last - a.window + 1 > 0 ? last - a.window + 1 : 0;
-  const std::int64_t begin = first + blockIdx.z * a.split_positions;
-  const std::int64_t end = gridDim.z == 1 ? last + 1 : min(begin + a.split_positions, last + 1);
-  const std::int32_t* table = a.block_tables + a.token_sequence[t] * a.table_stride;
-  const std::int64_t slot_width = a.kv.kv_heads * dim;
-  const std::int64_t block_size = a.kv.block_size;
+  const int member = lane % kGroup;  // this lane's part of its position's key row
+  for (int run_start = begin + kRunPositions * warp; run_start < end;
+       run_start += kRunPositions * kWarps) {
+    const int count = min(kRunPositions, end - run_start);  // positions in this run
+    const int p = run_start + lane / kGroup;
+    const std::int64_t row =
+        lane / kGroup < count ? (static_cast<std::int64_t>(table[p / block_size]) * block_size +
+                                 p % block_size) * slot_width
+                              : -1;
 
-  for (std::int64_t p = begin + warp; p < end; p += kWarps) {
-    const std::int64_t slot = static_cast<std::int64_t>(table[p / block_size]) * block_size +
-                              p % block_size;
-    const KvT* key = static_cast<const KvT*>(a.kv.k) + slot * slot_width + kv_head * dim;
-    const KvT* value = static_cast<const KvT*>(a.kv.v) + slot * slot_width + kv_head * dim;
-    float k_row[kDims];
-    float v_row[kDims];
+    // Scores of this lane's position.
+    float score[kTile];
 #pragma unroll
-    for (int i = 0; i < kDims; ++i) {
-      const std::int64_t j = lane + 32 * i;
-      k_row[i] = j < dim ? to_float(key[j]) : 0.0f;
-      v_row[i] = j < dim ? to_float(value[j]) : 0.0f;
+    for (int h = 0; h < kTile; ++h) score[h] = 0.0f;
+    if (row >= 0) {
+      const KvT* key = k_cache + row;
+#pragma unroll 4
+      for (int c = member * kRun; c < dim; c += kRun * kGroup) {
+        float k[kRun];
+        load_run<kRun>(key + c, dim - c, k);
+#pragma unroll
+        for (int h = 0; h < kTile; ++h) {
+          const float4 q_lo = *reinterpret_cast<const float4*>(&queries[h][c]);
+          const float4 q_hi = *reinterpret_cast<const float4*>(&queries[h][c + 4]);
+          score[h] = fmaf(q_lo.x, k[0], score[h]);
+          score[h] = fmaf(q_lo.y, k[1], score[h]);
+          score[h] = fmaf(q_lo.z, k[2], score[h]);
+          score[h] = fmaf(q_lo.w, k[3], score[h]);
+          score[h] = fmaf(q_hi.x, k[4], score[h]);
+          score[h] = fmaf(q_hi.y, k[5], score[h]);
+          score[h] = fmaf(q_hi.z, k[6], score[h]);
+          score[h] = fmaf(q_hi.w, k[7], score[h]);
+        }
+      }
     }
-    float dot[kTile];
+
+#pragma unroll
+    for (int offset = kGroup / 2; offset > 0; offset /= 2) {
+#pragma unroll
+      for (int h = 0; h < kTile; ++h) score[h] += __shfl_xor_sync(0xffffffffu, score[h], offset);
+    }
+
+    // Online softmax over the run: one new maximum per head for its positions. Every lane of a
+    // group holds its position's weight; the first one counts it in the total.
+    float weight[kTile];
 #pragma unroll
     for (int h = 0; h < kTile; ++h) {
-      dot[h] = 0.0f;
+      const float scaled = row >= 0 ? score[h] * a.scale : -INFINITY;
+      float run_max = scaled;
 #pragma unroll
-      for (int i = 0; i < kDims; ++i) dot[h] += query[h][i] * k_row[i];
+      for (int offset = 16; offset > 0; offset /= 2) {
+        run_max = fmaxf(run_max, __shfl_xor_sync(0xffffffffu, run_max, offset));
+      }
+      const float new_max = fmaxf(running_max[h], run_max);  // finite: count >= 1
+      const float correction = expf(running_max[h] - new_max);  // 0 on the first run
+      weight[h] = row >= 0 ? expf(scaled - new_max) : 0.0f;
+      running_total[h] = running_total[h] * correction + (member == 0 ? weight[h] : 0.0f);
+#pragma unroll
+      for (int i = 0; i < kDims; ++i) acc[h][i] *= correction;
+      running_max[h] = new_max;
     }
+
+    // Values, in position order, kRows rows in flight.
+    constexpr int kRows = 8;
+    for (int q0 = 0; q0 < count; q0 += kRows) {
+      float v[kRows][kDims];
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+        const std::int64_t row_r = __shfl_sync(0xffffffffu, row, ((q0 + r) * kGroup) & 31);
+        if (q0 + r < count) {
+          load_run<kDims>(v_cache + row_r + lane * kDims, my_dims, v[r]);
+        } else {
+#pragma unroll
+          for (int i = 0; i < kDims; ++i) v[r][i] = 0.0f;
+        }
+      }
+#pragma unroll
+      for (int r = 0; r < kRows; ++r) {
+#pragma unroll
+        for (int h = 0; h < kTile; ++h) {
+          const float w = __shfl_sync(0xffffffffu, weight[h], ((q0 + r) * kGroup) & 31);
+#pragma unroll
+          for (int i = 0; i < kDims; ++i) acc[h][i] = fmaf(w, v[r][i], acc[h][i]);
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int h = 0; h < kTile; ++h) {
 #pragma unroll
     for (int offset = 16; offset > 0; offset /= 2) {
-#pragma unroll
-      for (int h = 0; h < kTile; ++h) dot[h] += __shfl_xor_sync(0xffffffffu, dot[h], offset);
-    }
-#pragma unroll
-    for (int h = 0; h < kTile; ++h) {
-      if (h >= tile) continue;
-      const float score = dot[h] * a.scale;
-      const float new_max = fmaxf(running_max[h], score);
-      const float correction = expf(running_max[h] - new_max);  // 0 at the first position
-      const float weight = expf(score - new_max);
-      running_total[h] = running_total[h] * correction + weight;
-#pragma unroll
-      for (int i = 0; i < kDims; ++i) acc[h][i] = acc[h][i] * correction + weight * v_row[i];
-      running_max[h] = new_max;
+      running_total[h] += __shfl_xor_sync(0xffffffffu, running_total[h], offset);
     }
   }
 
 #pragma unroll
   for (int h = 0; h < kTile; ++h) {
 #pragma unroll
-    for (int i = 0; i < kDims; ++i) warp_values[warp][h][lane + 32 * i] = acc[h][i];
+    for (int i = 0; i < kDims; ++i) warp_values[warp][h][lane * kDims + i] = acc[h][i];
   }
   if (lane == 0) {
 #pragma unroll
@@ -176,7 +279,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
     }
     const std::int64_t head = first_head + h;
     if (splits == 1) {
-      a.out[t * a.out_stride + head * dim + j] = sum / total;
+      store_output(a.out, a.out_bf16, t * a.out_stride + head * dim + j, sum / total);
       continue;
     }
     const std::int64_t index = (t * a.heads + head) * splits + blockIdx.z;
@@ -186,55 +289,78 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
       a.partial_stats[2 * index + 1] = total;
     }
   }
+  if (splits == 1) return;
+
+  // The last split of this (token, head tile) to finish merges them all, in split order: a
+  // separate merge kernel cost a launch per layer, as much as the attention itself at batch 1.
+  // Each block publishes its partials before it counts itself in (the fence), and the last one
+  // reads them past L1 (__ldcg), so it sees every other block's writes.
+  __shared__ bool merge_here;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    unsigned* counter = a.split_counters + blockIdx.x * gridDim.y + blockIdx.y;
+    merge_here = atomicAdd(counter, 1u) == static_cast<unsigned>(splits - 1);
+    if (merge_here) *counter = 0;  // zero again for the next launch (graph replays reuse it)
+  }
+  __syncthreads();
+  if (!merge_here) return;
+  __threadfence();
+  for (std::int64_t e = threadIdx.x; e < tile * dim; e += kThreads) {
+    const std::int64_t head = first_head + e / dim;
+    const std::int64_t j = e % dim;
+    const std::int64_t base = (t * a.heads + head) * splits;
+    float global_max = -INFINITY;
+    for (std::int64_t z = 0; z < splits; ++z) {
+      global_max = fmaxf(global_max, __ldcg(a.partial_stats + 2 * (base + z)));
+    }
+    float total = 0.0f;
+    float sum = 0.0f;
+    for (std::int64_t z = 0; z < splits; ++z) {
+      const float m = __ldcg(a.partial_stats + 2 * (base + z));
+      if (m == -INFINITY) continue;  // a split that saw no position
+      const float weight = expf(m - global_max);
+      total += weight * __ldcg(a.partial_stats + 2 * (base + z) + 1);
+      sum += weight * __ldcg(a.partial_values + (base + z) * dim + j);
+    }
+    store_output(a.out, a.out_bf16, t * a.out_stride + head * dim + j, sum / total);
+  }
 }
 
-// One block per (token, head): merges the splits' partial results, in split order.
-__global__ void attention_merge_kernel(const float* partial_values, const float* partial_stats,
-                                       std::int64_t heads, std::int64_t dim, std::int64_t splits,
-                                       const std::int32_t* token_list, float* out,
-                                       std::int64_t out_stride) {
-  const std::int64_t t = token_list ? token_list[blockIdx.x] : blockIdx.x;
-  const std::int64_t head = blockIdx.y;
-  const std::int64_t base = (t * heads + head) * splits;
-  float global_max = -INFINITY;
-  for (std::int64_t s = 0; s < splits; ++s) global_max = fmaxf(global_max, partial_stats[2 * (base + s)]);
-  float total = 0.0f;
-  for (std::int64_t s = 0; s < splits; ++s) {
-    const float m = partial_stats[2 * (base + s)];
-    if (m != -INFINITY) total += expf(m - global_max) * partial_stats[2 * (base + s) + 1];
-  }
-  for (std::int64_t j = threadIdx.x; j < dim; j += blockDim.x) {
-    float sum = 0.0f;
-    for (std::int64_t s = 0; s < splits; ++s) {
-      const float m = partial_stats[2 * (base + s)];
-      if (m != -INFINITY) sum += expf(m - global_max) * partial_values[(base + s) * dim + j];
-    }
-    out[t * out_stride + head * dim + j] = sum / total;
+template <int kDims, int kGroup, class KvT>
+void launch_tile(const AttentionArgs& args, int tile, dim3 grid, cudaStream_t stream) {
+  switch (tile) {
+    case 1: attention_kernel<kDims, 1, kGroup, KvT><<<grid, kThreads, 0, stream>>>(args); break;
+    case 2: attention_kernel<kDims, 2, kGroup, KvT><<<grid, kThreads, 0, stream>>>(args); break;
+    case 4: attention_kernel<kDims, 4, kGroup, KvT><<<grid, kThreads, 0, stream>>>(args); break;
+    default:
+      attention_kernel<kDims, kMaxTile, kGroup, KvT><<<grid, kThreads, 0, stream>>>(args);
+      break;
   }
 }
 
 template <int kDims, class KvT>
-void launch_attention(const AttentionArgs& args, int tile, dim3 grid, cudaStream_t stream) {
-  switch (tile) {
-    case 1: attention_kernel<kDims, 1, KvT><<<grid, kThreads, 0, stream>>>(args); break;
-    case 2: attention_kernel<kDims, 2, KvT><<<grid, kThreads, 0, stream>>>(args); break;
-    case 4: attention_kernel<kDims, 4, KvT><<<grid, kThreads, 0, stream>>>(args); break;
-    default: attention_kernel<kDims, kMaxTile, KvT><<<grid, kThreads, 0, stream>>>(args); break;
+void launch_attention(const AttentionArgs& args, int tile, bool spread, dim3 grid,
+                      cudaStream_t stream) {
+  if (spread) {
+    launch_tile<kDims, 4, KvT>(args, tile, grid, stream);
+  } else {
+    launch_tile<kDims, 1, KvT>(args, tile, grid, stream);
   }
 }
 
 template <class KvT>
-void launch_attention_for_dims(const AttentionArgs& args, int tile, dim3 grid,
+void launch_attention_for_dims(const AttentionArgs& args, int tile, bool spread, dim3 grid,
                                cudaStream_t stream) {
   const std::int64_t dims_per_lane = (args.kv.head_dim + 31) / 32;
   if (dims_per_lane <= 1) {
-    launch_attention<1, KvT>(args, tile, grid, stream);
+    launch_attention<1, KvT>(args, tile, spread, grid, stream);
   } else if (dims_per_lane <= 2) {
-    launch_attention<2, KvT>(args, tile, grid, stream);
+    launch_attention<2, KvT>(args, tile, spread, grid, stream);
   } else if (dims_per_lane <= 4) {
-    launch_attention<4, KvT>(args, tile, grid, stream);
+    launch_attention<4, KvT>(args, tile, spread, grid, stream);
   } else {
-    launch_attention<kMaxDimPerLane, KvT>(args, tile, grid, stream);
+    launch_attention<kMaxDimPerLane, KvT>(args, tile, spread, grid, stream);
   }
 }
 
@@ -266,32 +392,44 @@ bool attention_supports_head_dim(std::int64_t head_dim) {
   return head_dim > 0 && head_dim <= 32 * kMaxDimPerLane;
 }
 
-void paged_attention_f32(const PagedAttentionBatch& batch, std::int64_t heads,
-                         const PagedKvCache& kv, std::int64_t window, float scale,
-                         const AttentionSplits& splits, float* out, std::int64_t out_stride,
-                         cudaStream_t stream) {
+namespace {
+
+void launch_paged_attention(const PagedAttentionBatch& batch, std::int64_t heads,
+                            const PagedKvCache& kv, std::int64_t window, float scale,
+                            const AttentionSplits& splits, void* out, bool out_bf16,
+                            std::int64_t out_stride, cudaStream_t stream) {
   if (batch.tokens == 0 || heads == 0) return;
   const AttentionArgs args{batch.q,           batch.q_stride,        batch.positions,
                            batch.token_sequence, batch.block_tables, batch.table_stride,
                            batch.token_list,  heads,                 kv,
                            window,            scale,                 splits.positions,
-                           out,               out_stride,            splits.partial_values,
-                           splits.partial_stats};
+                           out,               out_bf16,              out_stride,
+                           splits.partial_values, splits.partial_stats, splits.counters};
   const dim3 grid(static_cast<unsigned>(batch.tokens),
                   static_cast<unsigned>(attention_blocks_per_token(heads, kv.kv_heads)),
                   static_cast<unsigned>(splits.count));
   const int tile = tile_for(heads / kv.kv_heads);
   if (kv.storage == KvStorage::bf16) {
-    launch_attention_for_dims<__nv_bfloat16>(args, tile, grid, stream);
+    launch_attention_for_dims<__nv_bfloat16>(args, tile, splits.spread_positions, grid, stream);
   } else {
-    launch_attention_for_dims<float>(args, tile, grid, stream);
+    launch_attention_for_dims<float>(args, tile, splits.spread_positions, grid, stream);
   }
-  if (splits.count > 1) {
-    const dim3 merge_grid(static_cast<unsigned>(batch.tokens), static_cast<unsigned>(heads));
-    attention_merge_kernel<<<merge_grid, 128, 0, stream>>>(
-        splits.partial_values, splits.partial_stats, heads, kv.head_dim, splits.count,
-        batch.token_list, out, out_stride);
-  }
+}
+
+}  // namespace
+
+void paged_attention_f32(const PagedAttentionBatch& batch, std::int64_t heads,
+                         const PagedKvCache& kv, std::int64_t window, float scale,
+                         const AttentionSplits& splits, float* out, std::int64_t out_stride,
+                         cudaStream_t stream) {
+  launch_paged_attention(batch, heads, kv, window, scale, splits, out, false, out_stride, stream);
+}
+
+void paged_attention_f32(const PagedAttentionBatch& batch, std::int64_t heads,
+                         const PagedKvCache& kv, std::int64_t window, float scale,
+                         const AttentionSplits& splits, __nv_bfloat16* out,
+                         std::int64_t out_stride, cudaStream_t stream) {
+  launch_paged_attention(batch, heads, kv, window, scale, splits, out, true, out_stride, stream);
 }
 
 }  // namespace tessera::kernels::cuda

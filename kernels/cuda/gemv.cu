@@ -4,9 +4,11 @@
 // per load with kUnroll loads in flight, and applies them to every activation row, so the weight
 // is read once whatever the number of rows (up to kGemvMaxRows).
 //
-// Activations are rounded to bf16 as they are read, exactly as the GEMM path rounds its input,
-// and every product is accumulated in f32. The summation order of one output depends only on the
-// weight's shape, not on how many rows are computed together.
+// f32 activations are rounded to bf16 as they are read, exactly as the GEMM path rounds its
+// input; bf16 ones are used as stored (half the bytes to read), so they give bit for bit what the
+// f32 activations they were rounded from give. Every product is accumulated in f32. The summation
+// order of one output depends only on the weight's shape, not on how many rows are computed
+// together, nor on the activations' type.
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -19,28 +21,48 @@ namespace {
 constexpr int kWarpsPerBlock = 8;
 constexpr int kUnroll = 4;
 
-__device__ inline float bf16_rounded(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
+// An activation as the product uses it: rounded to bf16.
+__device__ inline float product_input(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
+__device__ inline float product_input(__nv_bfloat16 v) { return __bfloat162float(v); }
 
-// Eight bf16 weights (one 16-byte load) times elements [base, base + 8) of each activation row.
-template <int kRows>
-__device__ inline void accumulate8(const uint4& packed, const float* x, std::int64_t k,
-                                   std::int64_t base, float (&acc)[kRows]) {
+// Eight bf16 values of one 16-byte load, in f32.
+__device__ inline void unpack8(const uint4& packed, float (&out)[8]) {
   const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&packed);
-  float w[8];
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const float2 f = __bfloat1622float2(pairs[i]);
-    w[2 * i] = f.x;
-    w[2 * i + 1] = f.y;
+    out[2 * i] = f.x;
+    out[2 * i + 1] = f.y;
   }
+}
+
+// Activations x[0, 8) (16-byte aligned) as the product uses them: two 16-byte loads of f32,
+// rounded, or one of bf16.
+__device__ inline void load8(const float* x, float (&out)[8]) {
+  const auto* x4 = reinterpret_cast<const float4*>(x);
+  const float4 lo = __ldg(x4);
+  const float4 hi = __ldg(x4 + 1);
+  const float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+#pragma unroll
+  for (int i = 0; i < 8; ++i) out[i] = product_input(v[i]);
+}
+
+__device__ inline void load8(const __nv_bfloat16* x, float (&out)[8]) {
+  unpack8(__ldg(reinterpret_cast<const uint4*>(x)), out);
+}
+
+// Eight bf16 weights (one 16-byte load) times elements [base, base + 8) of each activation row.
+template <int kRows, class X>
+__device__ inline void accumulate8(const uint4& packed, const X* x, std::int64_t k,
+                                   std::int64_t base, float (&acc)[kRows]) {
+  float w[8];
+  unpack8(packed, w);
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {
-    const auto* xr = reinterpret_cast<const float4*>(x + r * k + base);
-    const float4 lo = __ldg(xr);
-    const float4 hi = __ldg(xr + 1);
-    const float xv[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+    float xv[8];
+    load8(x + r * k + base, xv);
 #pragma unroll
-    for (int i = 0; i < 8; ++i) acc[r] = fmaf(w[i], bf16_rounded(xv[i]), acc[r]);
+    for (int i = 0; i < 8; ++i) acc[r] = fmaf(w[i], xv[i], acc[r]);
   }
 }
 
@@ -48,9 +70,10 @@ __device__ inline void accumulate8(const uint4& packed, const float* x, std::int
 // sums are added in a fixed order: a matrix with few rows (o_proj and down: 4096) would otherwise
 // give each multiprocessor only a few long rows to stream, and finish unevenly.
 // kVector: k is a multiple of 8 and x, w are 16-byte aligned (checked by the launcher).
-template <int kRows, int kSplit, bool kVector>
+// X: the activations' type, f32 or bf16.
+template <int kRows, int kSplit, bool kVector, class X>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    gemv_kernel(const float* x, std::int64_t k, const __nv_bfloat16* w, std::int64_t m,
+    gemv_kernel(const X* x, std::int64_t k, const __nv_bfloat16* w, std::int64_t m,
                 const __nv_bfloat16* bias, float* out) {
   static_assert(kWarpsPerBlock % kSplit == 0);
   __shared__ float partial[kWarpsPerBlock][kRows];
@@ -85,7 +108,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
       for (std::int64_t i = lane + 32 * part; i < k; i += 32 * kSplit) {
         const float wi = __bfloat162float(w_row[i]);
 #pragma unroll
-        for (int r = 0; r < kRows; ++r) acc[r] = fmaf(wi, bf16_rounded(x[r * k + i]), acc[r]);
+        for (int r = 0; r < kRows; ++r) acc[r] = fmaf(wi, product_input(x[r * k + i]), acc[r]);
       }
     }
   }
@@ -118,8 +141,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   }
 }
 
-template <int kRows, int kSplit>
-void launch_split(bool vector, const float* x, std::int64_t k, const __nv_bfloat16* w,
+template <int kRows, int kSplit, class X>
+void launch_split(bool vector, const X* x, std::int64_t k, const __nv_bfloat16* w,
                   std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream) {
   constexpr int kRowsPerBlock = kWarpsPerBlock / kSplit;
   const auto blocks = static_cast<unsigned>((m + kRowsPerBlock - 1) / kRowsPerBlock);
@@ -144,8 +167,8 @@ int split_for(std::int64_t m, std::int64_t k) {
   return split;
 }
 
-template <int kRows>
-void launch_gemv(bool vector, const float* x, std::int64_t k, const __nv_bfloat16* w,
+template <int kRows, class X>
+void launch_gemv(bool vector, const X* x, std::int64_t k, const __nv_bfloat16* w,
                  std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream) {
   switch (split_for(m, k)) {
     case 1: launch_split<kRows, 1>(vector, x, k, w, m, bias, out, stream); break;
@@ -156,10 +179,9 @@ void launch_gemv(bool vector, const float* x, std::int64_t k, const __nv_bfloat1
 
 bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
 
-}  // namespace
-
-void gemv_bf16(const float* x, std::int64_t rows, std::int64_t k, const __nv_bfloat16* w,
-               std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream) {
+template <class X>
+void launch_rows(const X* x, std::int64_t rows, std::int64_t k, const __nv_bfloat16* w,
+                 std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream) {
   if (rows == 0 || m == 0) return;
   const bool vector = k % 8 == 0 && aligned16(x) && aligned16(w);
   switch (rows) {
@@ -172,6 +194,19 @@ void gemv_bf16(const float* x, std::int64_t rows, std::int64_t k, const __nv_bfl
     case 7: launch_gemv<7>(vector, x, k, w, m, bias, out, stream); break;
     default: launch_gemv<kGemvMaxRows>(vector, x, k, w, m, bias, out, stream); break;
   }
+}
+
+}  // namespace
+
+void gemv_bf16(const float* x, std::int64_t rows, std::int64_t k, const __nv_bfloat16* w,
+               std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream) {
+  launch_rows(x, rows, k, w, m, bias, out, stream);
+}
+
+void gemv_bf16(const __nv_bfloat16* x, std::int64_t rows, std::int64_t k,
+               const __nv_bfloat16* w, std::int64_t m, const __nv_bfloat16* bias, float* out,
+               cudaStream_t stream) {
+  launch_rows(x, rows, k, w, m, bias, out, stream);
 }
 
 }  // namespace tessera::kernels::cuda

@@ -36,8 +36,10 @@ void rope_rotate_half(__nv_bfloat16* x, std::int64_t tokens, std::int64_t stride
 }  // namespace tessera::kernels::cuda
 
 // ---------------------------------------------------------------------------------------------
-// Kernels for f32 activations with bf16 weights (the CUDA backend's layout: the residual stream,
-// every activation and the KV cache in f32; weights, norms and biases in bf16). All math in f32.
+// Kernels for f32 activations with bf16 weights (the CUDA backend's layout: the residual stream
+// and activations in f32, but an activation that only feeds a product is rounded to bf16 by the
+// kernel writing it, through an overload with a bf16 out; weights, norms and biases in bf16).
+// All math in f32.
 namespace tessera::kernels::cuda {
 
 // out[i] = bf16(x[i]), round to nearest even.
@@ -56,14 +58,25 @@ void embedding_lookup_f32(const __nv_bfloat16* table, std::int64_t dim, const st
 void rms_norm_f32(const float* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
                   std::int64_t stride, const __nv_bfloat16* weight, float eps, float* out,
                   std::int64_t out_stride, cudaStream_t stream);
+// The same with out rounded to bf16 (nearest even): bf16 of what the f32 out would hold.
+void rms_norm_f32(const float* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
+                  std::int64_t stride, const __nv_bfloat16* weight, float eps,
+                  __nv_bfloat16* out, std::int64_t out_stride, cudaStream_t stream);
 
-// residual += x; out = rms_norm(residual). Contiguous rows of dim.
+// residual += x; out = rms_norm(residual). Contiguous rows of dim. out in f32 or bf16 (rounded
+// to nearest even); the residual is f32 either way.
 void add_rms_norm_f32(float* residual, const float* x, std::int64_t rows, std::int64_t dim,
                       const __nv_bfloat16* weight, float eps, float* out, cudaStream_t stream);
+void add_rms_norm_f32(float* residual, const float* x, std::int64_t rows, std::int64_t dim,
+                      const __nv_bfloat16* weight, float eps, __nv_bfloat16* out,
+                      cudaStream_t stream);
 
-// out[r, j] = silu(gate_up[r, j]) * gate_up[r, width + j].
+// out[r, j] = silu(gate_up[r, j]) * gate_up[r, width + j], out in f32 or bf16 (rounded to
+// nearest even).
 void silu_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width, float* out,
                   cudaStream_t stream);
+void silu_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width,
+                  __nv_bfloat16* out, cudaStream_t stream);
 
 // acc[i] += x[i].
 void add_inplace_f32(float* acc, const float* x, std::int64_t count, cudaStream_t stream);
@@ -84,11 +97,15 @@ void argmax_rows_f32(const float* x, std::int64_t rows, std::int64_t cols, std::
                      cudaStream_t stream);
 
 // out[r, :] = bf16(x[r, :]) · wᵀ (+ bias) for r < rows, rows in [1, kGemvMaxRows]: x is [rows, k]
-// f32, w is [m, k] bf16, out is [rows, m] f32. The decode-step product (see gemv.cu); it rounds x
-// to bf16 as the GEMM path does.
+// f32 or bf16, w is [m, k] bf16, out is [rows, m] f32. The decode-step product (see gemv.cu); it
+// rounds an f32 x to bf16 as the GEMM path does, so a bf16 x gives bit for bit what the f32 x it
+// was rounded from gives.
 constexpr std::int64_t kGemvMaxRows = 8;
 void gemv_bf16(const float* x, std::int64_t rows, std::int64_t k, const __nv_bfloat16* w,
                std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream);
+void gemv_bf16(const __nv_bfloat16* x, std::int64_t rows, std::int64_t k,
+               const __nv_bfloat16* w, std::int64_t m, const __nv_bfloat16* bias, float* out,
+               cudaStream_t stream);
 
 // One layer's paged keys and values as the CUDA kernels see them: the shared layout
 // (kernels/paged_kv_layer.hpp, [blocks, block_size, kv_heads, head_dim]) with the element type
@@ -109,6 +126,14 @@ struct PagedKvCache {
 void store_kv_f32(const float* k_src, const float* v_src, std::int64_t tokens, std::int64_t stride,
                   const std::int32_t* slots, const PagedKvCache& kv, cudaStream_t stream);
 
+// rope_rotate_half_f32 on the query and key heads of each qkv row (query heads, then kv_heads
+// key heads, then kv_heads value heads, head_dim even, at most kRopeMaxHeadDim) fused with
+// store_kv_f32 of the rotated keys and the values: token t goes to cache slot slots[t].
+void rope_store_kv_f32(float* qkv, std::int64_t tokens, std::int64_t stride, std::int64_t heads,
+                       std::int64_t head_dim, const std::int32_t* positions,
+                       const float* inv_freq, const std::int32_t* slots, const PagedKvCache& kv,
+                       cudaStream_t stream);
+
 // The tokens of one paged-attention call. Token t's query heads start at q + t * q_stride; it
 // belongs to sequence token_sequence[t], whose block table is block_tables + s * table_stride.
 struct PagedAttentionBatch {
@@ -127,12 +152,19 @@ struct PagedAttentionBatch {
 // How each token's positions are divided among blocks. With count 1 a block walks them all;
 // otherwise split s covers positions [first + s * positions, first + (s + 1) * positions) of the
 // token's window, and the caller provides partial_values (tokens * heads * count * head_dim
-// floats) and partial_stats (tokens * heads * count * 2 floats).
+// floats), partial_stats (tokens * heads * count * 2 floats) and counters (batch.tokens *
+// attention_blocks_per_token values, zero before the call; the kernel leaves them zero, so one
+// buffer serves every call on a stream).
+// spread_positions: the batch alone does not fill the GPU (split or not), so each block spreads
+// its runs of positions over all its warps (attention.cu); set it the same way for every call
+// that must give the same numbers (an eager step and its graph).
 struct AttentionSplits {
   std::int64_t count = 1;
   std::int64_t positions = 0;
+  bool spread_positions = false;
   float* partial_values = nullptr;
   float* partial_stats = nullptr;
+  unsigned* counters = nullptr;
 };
 
 // Blocks per token and split of paged_attention_f32, for choosing the splits.
@@ -147,6 +179,11 @@ void paged_attention_f32(const PagedAttentionBatch& batch, std::int64_t heads,
                          const PagedKvCache& kv, std::int64_t window, float scale,
                          const AttentionSplits& splits, float* out, std::int64_t out_stride,
                          cudaStream_t stream);
+// The same with the output rounded to bf16 (for an output that only feeds a product).
+void paged_attention_f32(const PagedAttentionBatch& batch, std::int64_t heads,
+                         const PagedKvCache& kv, std::int64_t window, float scale,
+                         const AttentionSplits& splits, __nv_bfloat16* out,
+                         std::int64_t out_stride, cudaStream_t stream);
 
 // Flash-style causal attention for prefill chunks (see flash_attention.cu): a block computes a
 // tile of query rows — up to kFlashTileRows (token, query head) pairs of one sequence's new
@@ -176,5 +213,11 @@ void flash_prefill_attention_f32(const PagedAttentionBatch& batch, const FlashTi
                                  std::int64_t tile_count, std::int64_t heads,
                                  const PagedKvCache& kv, std::int64_t window, float scale,
                                  float* out, std::int64_t out_stride, cudaStream_t stream);
+// The same with the output rounded to bf16 (for an output that only feeds a product).
+void flash_prefill_attention_f32(const PagedAttentionBatch& batch, const FlashTile* tiles,
+                                 std::int64_t tile_count, std::int64_t heads,
+                                 const PagedKvCache& kv, std::int64_t window, float scale,
+                                 __nv_bfloat16* out, std::int64_t out_stride,
+                                 cudaStream_t stream);
 
 }  // namespace tessera::kernels::cuda

@@ -50,6 +50,14 @@ class Backend {
   // keeps its cache in (its compute type unless it overrides this: the CUDA backend stores bf16
   // to halve what attention reads). Only the backend itself reads these tensors' elements.
   virtual Tensor allocate_kv(std::vector<std::int64_t> shape) { return allocate(std::move(shape)); }
+  // An activation that only feeds linear(). A backend whose products round their input may store
+  // it in that narrower type (the CUDA backend: bf16), which saves writing and re-reading the
+  // wide values without changing any result. The operations that write one accept it as their
+  // out: rms_norm, add_rms_norm, silu_mul, attention and rope_attention. Besides linear(), only
+  // to_host reads it.
+  virtual Tensor allocate_linear_input(std::vector<std::int64_t> shape) {
+    return allocate(std::move(shape));
+  }
   // A weight made of checkpoint pieces stacked along dimension 0; `shape` is the result's shape
   // (its rows equal the pieces' rows added up; the caller has checked the checkpoint's shapes).
   virtual Tensor load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
@@ -76,6 +84,14 @@ class Backend {
   virtual void attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
                          std::int64_t block_size, const ForwardBatch& batch, std::int64_t window,
                          Tensor& out) = 0;
+  // rope of the step's positions, then attention: what a layer does between its q/k/v and
+  // output projections. A backend may override it to rotate the keys as it stores them.
+  virtual void rope_attention(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
+                              KvLayer& kv, std::int64_t block_size, const ForwardBatch& batch,
+                              std::int64_t window, Tensor& out) {
+    rope(qkv, shape, inv_freq, batch.positions);
+    attention(qkv, shape, kv, block_size, batch, window, out);
+  }
   // out = silu(gate) * up, where each row of gate_up is the gate projection then the up one.
   virtual void silu_mul(const Tensor& gate_up, Tensor& out) = 0;
   virtual void add(Tensor& acc, const Tensor& x) = 0;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/backend/cuda_backend_state.hpp"
@@ -92,6 +93,10 @@ CudaBackend::CudaBackend(int device) : state_(std::make_unique<State>()) {
   const char* gemm_timing = std::getenv("TESSERA_GEMM_TUNING");
   s.gemm = std::make_unique<CudaGemm>(s.stream, s.cublas_workspace, kCublasWorkspaceBytes,
                                       gemm_timing && std::string_view(gemm_timing) == "1");
+  s.split_counter_count = 2 * std::int64_t{s.multiprocessors};
+  const auto counter_bytes = static_cast<std::size_t>(s.split_counter_count) * sizeof(unsigned);
+  check(cudaMalloc(&s.split_counters, counter_bytes), "cudaMalloc (attention split counters)");
+  check(cudaMemset(s.split_counters, 0, counter_bytes), "cudaMemset (attention split counters)");
   s.memory = CudaAllocator::create(device);
   s.step = std::make_unique<cuda_step::StepRecorder>(device, s.stream, s.memory);
 }
@@ -105,6 +110,7 @@ CudaBackend::~CudaBackend() {
   s.gemm.reset();
   if (s.cublas) (void)cublasDestroy(s.cublas);
   if (s.cublas_workspace) (void)cudaFree(s.cublas_workspace);
+  if (s.split_counters) (void)cudaFree(s.split_counters);
   if (s.stream) (void)cudaStreamDestroy(s.stream);
   // Tensors still alive keep the allocator (and their memory) until they go.
 }
@@ -136,23 +142,38 @@ void CudaBackend::abort_step() noexcept {
 }
 
 Tensor CudaBackend::allocate(std::vector<std::int64_t> shape) {
+  return allocate_activation(DType::f32, std::move(shape));
+}
+
+Tensor CudaBackend::allocate_linear_input(std::vector<std::int64_t> shape) {
+  return allocate_activation(DType::bf16, std::move(shape));
+}
+
+Tensor CudaBackend::allocate_activation(DType dtype, std::vector<std::int64_t> shape) {
   State& s = *state_;
   s.enter();
   switch (s.step->mode()) {
-    case cuda_step::Mode::replay:
-      return s.step->replay_tensor(shape);
+    case cuda_step::Mode::replay: {
+      Tensor t = s.step->replay_tensor(shape);
+      // The recorder checks the shape only; a step that asks for another dtype has diverged.
+      TESSERA_CUDA_REQUIRE(t.dtype() == dtype,
+                           "a replayed decode step allocates a " + std::string(to_string(dtype)) +
+                               " tensor where the captured one allocated a " +
+                               std::string(to_string(t.dtype())) + " one");
+      return t;
+    }
     case cuda_step::Mode::capture: {
-      Tensor t = s.new_tensor(DType::f32, std::move(shape));
+      Tensor t = s.new_tensor(dtype, std::move(shape));
       s.step->record_tensor(t);
       return t;
     }
     case cuda_step::Mode::eager:
-      return s.new_tensor(DType::f32, std::move(shape));
+      return s.new_tensor(dtype, std::move(shape));
     case cuda_step::Mode::none:
       break;
   }
-  Tensor t = s.new_tensor(DType::f32, std::move(shape));
-  check(cudaMemsetAsync(t.data<void>(), 0, static_cast<std::size_t>(t.numel()) * sizeof(float),
+  Tensor t = s.new_tensor(dtype, std::move(shape));
+  check(cudaMemsetAsync(t.data<void>(), 0, static_cast<std::size_t>(t.numel()) * dtype_size(dtype),
                         s.stream),
         "cudaMemsetAsync (allocate)");
   return t;

@@ -1,9 +1,12 @@
 #pragma once
 // The CUDA backend: one device, one stream. Weights (and norm weights, biases) are stored in bf16,
-// rounded to nearest even on the host at load; every activation and the residual stream are f32,
-// the KV cache it allocates (allocate_kv) bf16 (attention also accepts f32 caches). A linear of up to kernels::cuda::kGemvMaxRows rows with a large weight runs the
-// decode GEMV kernel; others convert the f32 input to bf16 and multiply with cuBLAS (bf16 inputs,
-// f32 accumulation and output). Both round the input to bf16 the same way.
+// rounded to nearest even on the host at load. The residual stream and activations are f32,
+// except the activations that only feed a product (allocate_linear_input) and the KV cache
+// (allocate_kv; attention also accepts f32 caches), which are bf16. A linear of up to
+// kernels::cuda::kGemvMaxRows rows with a large weight runs the decode GEMV kernel; others
+// multiply with cuBLAS (bf16 inputs, f32 accumulation and output), converting an f32 input to
+// bf16 first. Both round an f32 input to bf16 the same way, so a bf16 input gives bit for bit
+// what the f32 one it was rounded from gives.
 //
 // Memory comes from a caching allocator (CudaAllocator). Work is queued on the stream; the host
 // waits only where results come back (to_host, argmax_rows). Between begin_step and end_step the
@@ -37,6 +40,9 @@ class CudaBackend final : public Backend {
   // bf16 (rounded to nearest even as keys and values are stored): half the bytes of f32 for
   // attention to read. Outside a step only.
   Tensor allocate_kv(std::vector<std::int64_t> shape) override;
+  // bf16: what linear() would round it to anyway. Allocated like allocate() (from a step's
+  // graph pool inside a recorded step, zero-filled outside steps).
+  Tensor allocate_linear_input(std::vector<std::int64_t> shape) override;
   Tensor load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
                      std::vector<std::int64_t> shape) override;
   Tensor upload(std::span<const float> values, std::vector<std::int64_t> shape) override;
@@ -54,6 +60,11 @@ class CudaBackend final : public Backend {
   void attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
                  std::int64_t block_size, const ForwardBatch& batch, std::int64_t window,
                  Tensor& out) override;
+  // One kernel rotates the step's queries and keys and stores the rotated keys and the values
+  // in the cache; then attention reads them (cuda_backend_attention.cpp).
+  void rope_attention(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
+                      KvLayer& kv, std::int64_t block_size, const ForwardBatch& batch,
+                      std::int64_t window, Tensor& out) override;
   void silu_mul(const Tensor& gate_up, Tensor& out) override;
   void add(Tensor& acc, const Tensor& x) override;
   void gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) override;
@@ -79,6 +90,9 @@ class CudaBackend final : public Backend {
  private:
   struct State;
   std::unique_ptr<State> state_;
+
+  // allocate() and allocate_linear_input(): an activation of `dtype`.
+  Tensor allocate_activation(DType dtype, std::vector<std::int64_t> shape);
 };
 
 }  // namespace tessera::runtime

@@ -31,6 +31,7 @@ kc::AttentionSplits choose_splits(std::int64_t tokens, std::int64_t blocks_per_t
                                   std::int64_t span, int multiprocessors) {
   kc::AttentionSplits splits;
   if (tokens * blocks_per_token >= 2 * multiprocessors) return splits;
+  splits.spread_positions = true;
   splits.positions = std::max(kSplitPositions, (span + kMaxSplits - 1) / kMaxSplits);
   splits.count = std::max<std::int64_t>(1, (span + splits.positions - 1) / splits.positions);
   return splits;
@@ -49,44 +50,22 @@ kc::PagedKvCache paged_cache(KvLayer& kv, std::int64_t block_size, const Attenti
           shape.kv_heads, shape.head_dim};
 }
 
-}  // namespace
+// The rotation rope_attention fuses into the KV store: qkv's data, written in place.
+struct FusedRope {
+  float* qkv = nullptr;
+  const Tensor& inv_freq;
+};
 
-void CudaBackend::rope(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
-                       std::span<const std::int32_t> positions) {
-  State& s = *state_;
-  s.enter();
-  if (s.replayed(CudaOp::rope, {&qkv, &inv_freq})) return;
-  float* base = f32_out(qkv, "rope qkv");
-  const float* freq = f32_in(inv_freq, "rope inv_freq");
-  const auto tokens = static_cast<std::int64_t>(positions.size());
-  TESSERA_CUDA_REQUIRE(tokens == qkv.rows() && inv_freq.numel() >= shape.head_dim / 2 &&
-                           qkv.cols() >= shape.q_width() + shape.kv_width() &&
-                           shape.head_dim <= kc::kRopeMaxHeadDim,
-                       "rope of qkv " + shape_text(qkv.shape()) + " with " +
-                           std::to_string(tokens) + " positions, inv_freq " +
-                           shape_text(inv_freq.shape()) + " and head_dim " +
-                           std::to_string(shape.head_dim) + " (at most " +
-                           std::to_string(kc::kRopeMaxHeadDim) + ")");
-  const ForwardBatch* batch = s.step->batch();
-  const bool from_step = batch && positions.data() == batch->positions.data() &&
-                         positions.size() == batch->positions.size();
-  std::shared_ptr<void> keep;
-  const std::int32_t* device_positions =
-      s.device_ints(positions, from_step, s.step->layout().positions(), keep);
-  // Query heads and key heads sit side by side in each row: rotate them as one run of heads.
-  kc::rope_rotate_half_f32(base, tokens, qkv.cols(), shape.heads + shape.kv_heads,
-                           shape.head_dim, device_positions, freq, s.stream);
-  check_launch("rope_rotate_half_f32");
-}
-
-void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
-                            std::int64_t block_size, const ForwardBatch& batch,
-                            std::int64_t window, Tensor& out) {
-  State& s = *state_;
-  s.enter();
-  if (s.replayed(CudaOp::attention, {&qkv, &kv.k, &kv.v, &out}, window)) return;
+// Stores the step's keys and values (rotating queries and keys first when `rope` is given), then
+// runs the attention kernels. A template only so that it can take the backend's private State.
+template <class BackendState>
+void run_attention(BackendState& s, const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
+                   std::int64_t block_size, const ForwardBatch& batch, std::int64_t window,
+                   Tensor& out, const FusedRope* rope) {
   const float* base = f32_in(qkv, "attention qkv");
-  float* out_data = f32_out(out, "attention out");
+  TESSERA_CUDA_REQUIRE(out.defined() && out.device() == Device::cuda &&
+                           (out.dtype() == DType::f32 || out.dtype() == DType::bf16),
+                       "attention out must be a CUDA tensor of f32 or bf16");
   const kc::PagedKvCache paged = paged_cache(kv, block_size, shape);
   const std::int64_t tokens = qkv.rows();
   const std::vector<std::int64_t> cache_shape{kv.k.shape().empty() ? 0 : kv.k.dim(0), block_size,
@@ -128,9 +107,21 @@ void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLa
                            std::to_string(block_size));
 
   const std::int64_t stride = qkv.cols();
-  kc::store_kv_f32(base + shape.q_width(), base + shape.q_width() + shape.kv_width(), tokens,
-                   stride, meta + layout.slots(), paged, s.stream);
-  check_launch("store_kv_f32");
+  if (rope) {
+    TESSERA_CUDA_REQUIRE(rope->inv_freq.numel() >= shape.head_dim / 2 &&
+                             shape.head_dim <= kc::kRopeMaxHeadDim,
+                         "rope_attention with inv_freq " + shape_text(rope->inv_freq.shape()) +
+                             " for head_dim " + std::to_string(shape.head_dim) + " (at most " +
+                             std::to_string(kc::kRopeMaxHeadDim) + ")");
+    kc::rope_store_kv_f32(rope->qkv, tokens, stride, shape.heads, shape.head_dim,
+                          meta + layout.positions(), f32_in(rope->inv_freq, "rope inv_freq"),
+                          meta + layout.slots(), paged, s.stream);
+    check_launch("rope_store_kv_f32");
+  } else {
+    kc::store_kv_f32(base + shape.q_width(), base + shape.q_width() + shape.kv_width(), tokens,
+                     stride, meta + layout.slots(), paged, s.stream);
+    check_launch("store_kv_f32");
+  }
 
   kc::PagedAttentionBatch attention_batch{
       base, tokens, stride, meta + layout.positions(), meta + layout.token_sequence(),
@@ -153,10 +144,16 @@ void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLa
     std::vector<std::int32_t> lists = plan.flash_tiles;
     lists.insert(lists.end(), plan.other_tokens.begin(), plan.other_tokens.end());
     const std::int32_t* device_lists = s.device_ints(lists, false, 0, keep_lists);
-    kc::flash_prefill_attention_f32(attention_batch,
-                                    reinterpret_cast<const kc::FlashTile*>(device_lists),
-                                    plan.tile_count(), shape.heads, paged, window, scale,
-                                    out_data, out.cols(), s.stream);
+    const auto* tiles = reinterpret_cast<const kc::FlashTile*>(device_lists);
+    if (out.dtype() == DType::bf16) {
+      kc::flash_prefill_attention_f32(attention_batch, tiles, plan.tile_count(), shape.heads,
+                                      paged, window, scale, out.data<__nv_bfloat16>(),
+                                      out.cols(), s.stream);
+    } else {
+      kc::flash_prefill_attention_f32(attention_batch, tiles, plan.tile_count(), shape.heads,
+                                      paged, window, scale, out.data<float>(), out.cols(),
+                                      s.stream);
+    }
     check_launch("flash_prefill_attention_f32");
     if (plan.other_tokens.empty()) return;
     attention_batch.tokens = std::ssize(plan.other_tokens);
@@ -168,9 +165,9 @@ void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLa
   const std::int64_t span = s.step->mode() == cuda_step::Mode::capture
                                 ? layout.table_stride * block_size
                                 : bounds.longest_span;
+  const std::int64_t blocks_per_token = kc::attention_blocks_per_token(shape.heads, shape.kv_heads);
   kc::AttentionSplits splits =
-      choose_splits(attention_batch.tokens,
-                    kc::attention_blocks_per_token(shape.heads, shape.kv_heads),
+      choose_splits(attention_batch.tokens, blocks_per_token,
                     window > 0 ? std::min(span, window) : span, s.multiprocessors);
   std::shared_ptr<void> partial_values;
   std::shared_ptr<void> partial_stats;
@@ -181,10 +178,74 @@ void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLa
     partial_stats = s.temporary(per_split * 2 * sizeof(float));
     splits.partial_values = static_cast<float*>(partial_values.get());
     splits.partial_stats = static_cast<float*>(partial_stats.get());
+    // choose_splits splits only batches of fewer blocks than 2 per multiprocessor.
+    TESSERA_CUDA_REQUIRE(attention_batch.tokens * blocks_per_token <= s.split_counter_count,
+                         "attention split counters for " +
+                             std::to_string(attention_batch.tokens * blocks_per_token) +
+                             " blocks, only " + std::to_string(s.split_counter_count) + " kept");
+    splits.counters = s.split_counters;
   }
-  kc::paged_attention_f32(attention_batch, shape.heads, paged, window, scale, splits, out_data,
-                          out.cols(), s.stream);
+  if (out.dtype() == DType::bf16) {
+    kc::paged_attention_f32(attention_batch, shape.heads, paged, window, scale, splits,
+                            out.data<__nv_bfloat16>(), out.cols(), s.stream);
+  } else {
+    kc::paged_attention_f32(attention_batch, shape.heads, paged, window, scale, splits,
+                            out.data<float>(), out.cols(), s.stream);
+  }
   check_launch("paged_attention_f32");
+}
+
+}  // namespace
+
+void CudaBackend::rope(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
+                       std::span<const std::int32_t> positions) {
+  State& s = *state_;
+  s.enter();
+  if (s.replayed(CudaOp::rope, {&qkv, &inv_freq})) return;
+  float* base = f32_out(qkv, "rope qkv");
+  const float* freq = f32_in(inv_freq, "rope inv_freq");
+  const auto tokens = static_cast<std::int64_t>(positions.size());
+  TESSERA_CUDA_REQUIRE(tokens == qkv.rows() && inv_freq.numel() >= shape.head_dim / 2 &&
+                           qkv.cols() >= shape.q_width() + shape.kv_width() &&
+                           shape.head_dim <= kc::kRopeMaxHeadDim,
+                       "rope of qkv " + shape_text(qkv.shape()) + " with " +
+                           std::to_string(tokens) + " positions, inv_freq " +
+                           shape_text(inv_freq.shape()) + " and head_dim " +
+                           std::to_string(shape.head_dim) + " (at most " +
+                           std::to_string(kc::kRopeMaxHeadDim) + ")");
+  const ForwardBatch* batch = s.step->batch();
+  const bool from_step = batch && positions.data() == batch->positions.data() &&
+                         positions.size() == batch->positions.size();
+  std::shared_ptr<void> keep;
+  const std::int32_t* device_positions =
+      s.device_ints(positions, from_step, s.step->layout().positions(), keep);
+  // Query heads and key heads sit side by side in each row: rotate them as one run of heads.
+  kc::rope_rotate_half_f32(base, tokens, qkv.cols(), shape.heads + shape.kv_heads,
+                           shape.head_dim, device_positions, freq, s.stream);
+  check_launch("rope_rotate_half_f32");
+}
+
+void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
+                            std::int64_t block_size, const ForwardBatch& batch,
+                            std::int64_t window, Tensor& out) {
+  State& s = *state_;
+  s.enter();
+  if (s.replayed(CudaOp::attention, {&qkv, &kv.k, &kv.v, &out}, window)) return;
+  run_attention(s, qkv, shape, kv, block_size, batch, window, out, nullptr);
+}
+
+void CudaBackend::rope_attention(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
+                                 KvLayer& kv, std::int64_t block_size, const ForwardBatch& batch,
+                                 std::int64_t window, Tensor& out) {
+  if (shape.head_dim % 2 != 0) {  // the fused kernel rotates pairs; leave odd sizes to rope
+    Backend::rope_attention(qkv, shape, inv_freq, kv, block_size, batch, window, out);
+    return;
+  }
+  State& s = *state_;
+  s.enter();
+  if (s.replayed(CudaOp::rope_attention, {&qkv, &inv_freq, &kv.k, &kv.v, &out}, window)) return;
+  const FusedRope rope{f32_out(qkv, "rope_attention qkv"), inv_freq};
+  run_attention(s, qkv, shape, kv, block_size, batch, window, out, &rope);
 }
 
 }  // namespace tessera::runtime

@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,33 @@ constexpr std::int64_t kGemvMinWeights = std::int64_t{1} << 20;
 
 bool same_span(std::span<const std::int32_t> a, const std::vector<std::int32_t>& b) {
   return a.data() == b.data() && a.size() == b.size();
+}
+
+std::string tensor_text(const Tensor& t) {
+  if (!t.defined()) return "an undefined tensor";
+  return std::string(to_string(t.dtype())) + (t.device() == Device::cuda ? " on cuda" : " on cpu");
+}
+
+// An activation is f32, or bf16 when it only feeds products (Backend::allocate_linear_input).
+// Returns which; throws naming `what` for any other tensor.
+DType activation_dtype(const Tensor& t, const char* what) {
+  TESSERA_CUDA_REQUIRE(t.defined() && t.device() == Device::cuda &&
+                           (t.dtype() == DType::f32 || t.dtype() == DType::bf16),
+                       std::string(what) +
+                           " must be an F32 or BF16 tensor on the CUDA device (got " +
+                           tensor_text(t) + ")");
+  return t.dtype();
+}
+
+// Calls f with the activation t's elements as float* or __nv_bfloat16*, for a kernel overloaded
+// on both.
+template <class F>
+void with_activation(const Tensor& t, const char* what, F&& f) {
+  if (activation_dtype(t, what) == DType::bf16) {
+    f(t.data<__nv_bfloat16>());
+  } else {
+    f(t.data<float>());
+  }
 }
 
 }  // namespace
@@ -62,9 +90,12 @@ void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Ten
                            out.cols() == x.cols(),
                        "rms_norm of " + shape_text(x.shape()) + " with weight " +
                            shape_text(weight.shape()) + " into " + shape_text(out.shape()));
-  kc::rms_norm_f32(f32_in(x, "rms_norm x"), x.rows(), 1, x.cols(), x.cols(),
-                   bf16_in(weight, "rms_norm weight"), eps, f32_out(out, "rms_norm out"),
-                   out.cols(), s.stream);
+  const float* x_data = f32_in(x, "rms_norm x");
+  const auto* w_data = bf16_in(weight, "rms_norm weight");
+  with_activation(out, "rms_norm out", [&](auto* out_data) {
+    kc::rms_norm_f32(x_data, x.rows(), 1, x.cols(), x.cols(), w_data, eps, out_data, out.cols(),
+                     s.stream);
+  });
   check_launch("rms_norm_f32");
 }
 
@@ -78,9 +109,13 @@ void CudaBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& 
                        "add_rms_norm of residual " + shape_text(residual.shape()) + ", x " +
                            shape_text(x.shape()) + ", weight " + shape_text(weight.shape()) +
                            ", out " + shape_text(out.shape()));
-  kc::add_rms_norm_f32(f32_out(residual, "add_rms_norm residual"), f32_in(x, "add_rms_norm x"),
-                       x.rows(), x.cols(), bf16_in(weight, "add_rms_norm weight"), eps,
-                       f32_out(out, "add_rms_norm out"), s.stream);
+  float* residual_data = f32_out(residual, "add_rms_norm residual");
+  const float* x_data = f32_in(x, "add_rms_norm x");
+  const auto* w_data = bf16_in(weight, "add_rms_norm weight");
+  with_activation(out, "add_rms_norm out", [&](auto* out_data) {
+    kc::add_rms_norm_f32(residual_data, x_data, x.rows(), x.cols(), w_data, eps, out_data,
+                         s.stream);
+  });
   check_launch("add_rms_norm_f32");
 }
 
@@ -88,7 +123,9 @@ void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bi
   State& s = *state_;
   s.enter();
   if (s.replayed(CudaOp::linear, {&x, &weight, bias, &out})) return;
-  const float* x_data = f32_in(x, "linear x");
+  // x may be bf16 (an activation that only feeds products): both paths below round an f32 x to
+  // bf16 first, so a bf16 x gives bit for bit what the f32 x it was rounded from gives.
+  const bool x_bf16 = activation_dtype(x, "linear x") == DType::bf16;
   const auto* w_data = bf16_in(weight, "linear weight");
   float* out_data = f32_out(out, "linear out");
   const std::int64_t n = x.rows();
@@ -108,15 +145,23 @@ void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bi
   }
   if (n == 0 || m == 0) return;
   if (n <= kc::kGemvMaxRows && m * k >= kGemvMinWeights) {
-    kc::gemv_bf16(x_data, n, k, w_data, m, bias_data, out_data, s.stream);
+    with_activation(x, "linear x", [&](const auto* x_data) {
+      kc::gemv_bf16(x_data, n, k, w_data, m, bias_data, out_data, s.stream);
+    });
     check_launch("gemv_bf16");
     return;
   }
-  const auto x_bf16 = s.temporary(static_cast<std::size_t>(n * k) * sizeof(__nv_bfloat16));
-  auto* x_bf16_data = static_cast<__nv_bfloat16*>(x_bf16.get());
-  kc::f32_to_bf16(x_data, n * k, x_bf16_data, s.stream);
-  check_launch("f32_to_bf16");
-  s.gemm->bf16_f32(x_bf16_data, n, k, w_data, m, out_data,
+  // cuBLASLt multiplies bf16 by bf16: an f32 x is rounded into a temporary first.
+  const __nv_bfloat16* x_data = x.data<__nv_bfloat16>();
+  std::shared_ptr<void> rounded;
+  if (!x_bf16) {
+    rounded = s.temporary(static_cast<std::size_t>(n * k) * sizeof(__nv_bfloat16));
+    auto* rounded_data = static_cast<__nv_bfloat16*>(rounded.get());
+    kc::f32_to_bf16(x.data<float>(), n * k, rounded_data, s.stream);
+    check_launch("f32_to_bf16");
+    x_data = rounded_data;
+  }
+  s.gemm->bf16_f32(x_data, n, k, w_data, m, out_data,
                    s.step->mode() != cuda_step::Mode::capture);
   if (bias_data) {
     kc::add_bias_rows(out_data, n, m, bias_data, s.stream);
@@ -154,8 +199,10 @@ void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
   TESSERA_CUDA_REQUIRE(gate_up.cols() == 2 * out.cols() && gate_up.rows() == out.rows(),
                        "silu_mul of " + shape_text(gate_up.shape()) + " into " +
                            shape_text(out.shape()));
-  kc::silu_mul_f32(f32_in(gate_up, "silu_mul gate_up"), gate_up.rows(), out.cols(),
-                   f32_out(out, "silu_mul out"), s.stream);
+  const float* gate_up_data = f32_in(gate_up, "silu_mul gate_up");
+  with_activation(out, "silu_mul out", [&](auto* out_data) {
+    kc::silu_mul_f32(gate_up_data, gate_up.rows(), out.cols(), out_data, s.stream);
+  });
   check_launch("silu_mul_f32");
 }
 

@@ -28,6 +28,7 @@ enum class CudaOp : int {
   silu_mul,
   add,
   gather_rows,
+  rope_attention,
 };
 
 struct CudaBackend::State {
@@ -39,6 +40,11 @@ struct CudaBackend::State {
   std::unique_ptr<CudaGemm> gemm;  // shares cublas_workspace
   std::shared_ptr<CudaAllocator> memory;
   std::unique_ptr<cuda_step::StepRecorder> step;
+  // Zeroed counters for paged attention's splits (kernels::cuda::AttentionSplits), one per
+  // block of a split call: at most two blocks per multiprocessor are split (see
+  // cuda_backend_attention.cpp). Allocated with the backend, left zero by every call.
+  unsigned* split_counters = nullptr;
+  std::int64_t split_counter_count = 0;
 
   // Makes the backend's device current on the calling thread (actors call from their own).
   void enter() const;

@@ -137,9 +137,9 @@ void Transformer::attention_block(const Layer& layer, KvLayer& kv, std::int64_t 
     backend_.qk_norm(qkv, attention_shape_, layer.q_norm, layer.k_norm,
                      static_cast<float>(config_.rms_norm_eps));
   }
-  backend_.rope(qkv, attention_shape_, inv_freq_, batch.positions);
-  Tensor context = backend_.allocate({tokens, attention_shape_.q_width()});
-  backend_.attention(qkv, attention_shape_, kv, block_size, batch, layer.sliding_window, context);
+  Tensor context = backend_.allocate_linear_input({tokens, attention_shape_.q_width()});
+  backend_.rope_attention(qkv, attention_shape_, inv_freq_, kv, block_size, batch,
+                          layer.sliding_window, context);
   backend_.linear(context, layer.o, layer.o_bias.defined() ? &layer.o_bias : nullptr, out);
   all_reduce(out);
 }
@@ -149,7 +149,7 @@ void Transformer::mlp_block(const Layer& layer, const Tensor& normed, Tensor& ou
   Tensor gate_up = backend_.allocate({tokens, 2 * plan_.intermediate});
   backend_.linear(normed, layer.gate_up,
                   layer.gate_up_bias.defined() ? &layer.gate_up_bias : nullptr, gate_up);
-  Tensor activated = backend_.allocate({tokens, plan_.intermediate});
+  Tensor activated = backend_.allocate_linear_input({tokens, plan_.intermediate});
   backend_.silu_mul(gate_up, activated);
   backend_.linear(activated, layer.down, layer.down_bias.defined() ? &layer.down_bias : nullptr,
                   out);
@@ -180,7 +180,8 @@ Tensor Transformer::forward_step(const ForwardBatch& batch, KvCache& cache) {
 
   Tensor residual = backend_.allocate({tokens, hidden});
   backend_.embedding(embed_tokens_, batch.token_ids, residual);
-  Tensor normed = backend_.allocate({tokens, hidden});
+  // normed, context and activated only feed products: the backend may keep them narrower.
+  Tensor normed = backend_.allocate_linear_input({tokens, hidden});
   Tensor sublayer_out = backend_.allocate({tokens, hidden});
   backend_.rms_norm(residual, layers_.front().input_norm, eps, normed);
   for (std::size_t i = 0; i < layers_.size(); ++i) {
@@ -203,9 +204,10 @@ Tensor Transformer::forward_step(const ForwardBatch& batch, KvCache& cache) {
   const auto sequences = static_cast<std::int64_t>(last_rows.size());
   Tensor last_hidden = backend_.allocate({sequences, hidden});
   backend_.gather_rows(residual, last_rows, last_hidden);
-  backend_.rms_norm(last_hidden, final_norm_, eps, last_hidden);
+  Tensor last_normed = backend_.allocate_linear_input({sequences, hidden});
+  backend_.rms_norm(last_hidden, final_norm_, eps, last_normed);
   Tensor local_logits = backend_.allocate({sequences, plan_.vocab});
-  backend_.linear(last_hidden, lm_head_, nullptr, local_logits);
+  backend_.linear(last_normed, lm_head_, nullptr, local_logits);
   if (communicator_.size() == 1) return local_logits;
   Tensor logits = backend_.allocate({sequences, config_.vocab_size});
   communicator_.gather_columns(local_logits, logits);

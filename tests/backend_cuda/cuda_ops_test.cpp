@@ -267,5 +267,73 @@ TEST_F(CudaOps, QkNormRopeAndPagedAttention) {
   }
 }
 
+// rope_attention's fused kernel (rotate, store the rotated keys and the values, attend) against
+// rope then attention on the same backend: the same f32 rotation and the same roundings, so the
+// rotated rows, both caches and the output agree bit for bit; with an f32 and a bf16 cache, and
+// the output in f32 and in bf16 (the type of a linear's input).
+TEST_F(CudaOps, RopeAttentionMatchesRopeThenAttention) {
+  const AttentionShape shape{8, 2, 64};
+  const std::int64_t stride = shape.qkv_width() + 3;
+  const std::int64_t block_size = 16;
+  const std::int64_t blocks = 6;
+  std::vector<float> inv_freq(static_cast<std::size_t>(shape.head_dim / 2));
+  for (std::size_t j = 0; j < inv_freq.size(); ++j) {
+    inv_freq[j] = std::pow(500000.0f, -2.0f * static_cast<float>(j) / static_cast<float>(shape.head_dim));
+  }
+  Tensor freq = cuda_->upload(inv_freq, {std::ssize(inv_freq)});
+  const std::vector<std::int32_t> table{3, 0, 5, 1};
+  // A prefill of 40 tokens, then a decode step at position 40 (long enough for several splits).
+  ForwardBatch prefill;
+  prefill.sequences.push_back({0, 40, table});
+  for (std::int32_t p = 0; p < 40; ++p) {
+    prefill.token_ids.push_back(1);
+    prefill.positions.push_back(p);
+    prefill.slots.push_back(table[static_cast<std::size_t>(p / block_size)] * block_size +
+                            p % block_size);
+  }
+  ForwardBatch decode;
+  decode.sequences.push_back({0, 1, table});
+  decode.token_ids.push_back(1);
+  decode.positions.push_back(40);
+  decode.slots.push_back(table[40 / block_size] * block_size + 40 % block_size);
+
+  const std::vector<std::int64_t> cache_shape{blocks, block_size, shape.kv_heads, shape.head_dim};
+  const std::vector<float> zeros(
+      static_cast<std::size_t>(blocks * block_size * shape.kv_heads * shape.head_dim), 0.0f);
+  for (const bool bf16_cache : {false, true}) {
+    for (const bool bf16_out : {false, true}) {
+      auto new_cache = [&] {
+        return bf16_cache ? runtime::KvLayer{cuda_->allocate_kv(cache_shape),
+                                             cuda_->allocate_kv(cache_shape)}
+                          : runtime::KvLayer{cuda_->upload(zeros, cache_shape),
+                                             cuda_->upload(zeros, cache_shape)};
+      };
+      runtime::KvLayer separate = new_cache();
+      runtime::KvLayer fused = new_cache();
+      int seed = 30;
+      for (const ForwardBatch* step : {&prefill, &decode}) {
+        const std::int64_t n = std::ssize(step->positions);
+        const auto values = random_values(static_cast<std::size_t>(n * stride), seed++);
+        Tensor a = cuda_->upload(values, {n, stride});
+        Tensor b = cuda_->upload(values, {n, stride});
+        Tensor out_a = bf16_out ? cuda_->allocate_linear_input({n, shape.q_width()})
+                                : cuda_->allocate({n, shape.q_width()});
+        Tensor out_b = bf16_out ? cuda_->allocate_linear_input({n, shape.q_width()})
+                                : cuda_->allocate({n, shape.q_width()});
+        cuda_->rope(a, shape, freq, step->positions);
+        cuda_->attention(a, shape, separate, block_size, *step, 0, out_a);
+        cuda_->rope_attention(b, shape, freq, fused, block_size, *step, 0, out_b);
+        const std::string label = std::string(bf16_cache ? "bf16" : "f32") + " cache, " +
+                                  (bf16_out ? "bf16" : "f32") + " out, " + std::to_string(n) +
+                                  " tokens";
+        EXPECT_EQ(host_values(*cuda_, a), host_values(*cuda_, b)) << "rotated qkv, " << label;
+        EXPECT_EQ(host_values(*cuda_, out_a), host_values(*cuda_, out_b)) << "output, " << label;
+        EXPECT_EQ(host_values(*cuda_, separate.k), host_values(*cuda_, fused.k)) << "K, " << label;
+        EXPECT_EQ(host_values(*cuda_, separate.v), host_values(*cuda_, fused.v)) << "V, " << label;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tessera::testing
