@@ -2,6 +2,7 @@
 // only feeds the down projection), and the residual add.
 #include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
+#include "kernels/cuda/overlap.cuh"
 
 namespace tessera::kernels::cuda {
 namespace {
@@ -11,6 +12,8 @@ using namespace detail;
 template <class In, class Out>
 __global__ void silu_mul_kernel(const In* gate_up, std::int64_t rows, std::int64_t width,
                                 Out* out) {
+  let_next_kernel_start();
+  wait_for_previous_kernel();
   const std::int64_t count = rows * width;
   for (std::int64_t i = global_index(); i < count; i += global_stride()) {
     const std::int64_t r = i / width;
@@ -25,7 +28,8 @@ template <class In, class Out>
 void launch_silu_mul(const In* gate_up, std::int64_t rows, std::int64_t width, Out* out,
                      cudaStream_t stream) {
   if (rows * width == 0) return;
-  silu_mul_kernel<<<grid_for(rows * width), kThreads, 0, stream>>>(gate_up, rows, width, out);
+  launch_overlapped(silu_mul_kernel<In, Out>, grid_for(rows * width), kThreads, 0, stream,
+                    gate_up, rows, width, out);
 }
 
 __global__ void add_kernel(float* acc, const float* x, std::int64_t count) {

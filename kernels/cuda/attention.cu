@@ -14,6 +14,7 @@
 
 #include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
+#include "kernels/cuda/overlap.cuh"
 
 namespace tessera::kernels::cuda {
 namespace {
@@ -122,6 +123,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
       min(static_cast<std::int64_t>(kTile), (kv_head + 1) * group - first_head));
   const int warp = static_cast<int>(threadIdx.x) / 32;
   const int lane = static_cast<int>(threadIdx.x) % 32;
+  detail::let_next_kernel_start();
+  detail::wait_for_previous_kernel();
 
   // The tile's queries, zero past head_dim and past the tile's heads.
   for (int e = static_cast<int>(threadIdx.x); e < kTile * kDims * 32; e += kThreads) {
@@ -329,13 +332,14 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
 
 template <int kDims, int kGroup, class KvT>
 void launch_tile(const AttentionArgs& args, int tile, dim3 grid, cudaStream_t stream) {
+  const auto launch = [&](auto kernel) {
+    detail::launch_overlapped(kernel, grid, kThreads, 0, stream, args);
+  };
   switch (tile) {
-    case 1: attention_kernel<kDims, 1, kGroup, KvT><<<grid, kThreads, 0, stream>>>(args); break;
-    case 2: attention_kernel<kDims, 2, kGroup, KvT><<<grid, kThreads, 0, stream>>>(args); break;
-    case 4: attention_kernel<kDims, 4, kGroup, KvT><<<grid, kThreads, 0, stream>>>(args); break;
-    default:
-      attention_kernel<kDims, kMaxTile, kGroup, KvT><<<grid, kThreads, 0, stream>>>(args);
-      break;
+    case 1: launch(attention_kernel<kDims, 1, kGroup, KvT>); break;
+    case 2: launch(attention_kernel<kDims, 2, kGroup, KvT>); break;
+    case 4: launch(attention_kernel<kDims, 4, kGroup, KvT>); break;
+    default: launch(attention_kernel<kDims, kMaxTile, kGroup, KvT>); break;
   }
 }
 

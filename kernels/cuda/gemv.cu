@@ -14,9 +14,14 @@
 #include <cstdint>
 
 #include "kernels/cuda/kernels.hpp"
+#include "kernels/cuda/overlap.cuh"
 
 namespace tessera::kernels::cuda {
 namespace {
+
+using detail::launch_overlapped;
+using detail::let_next_kernel_start;
+using detail::wait_for_previous_kernel;
 
 constexpr int kWarpsPerBlock = 8;
 constexpr int kUnroll = 4;
@@ -85,23 +90,36 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   float acc[kRows];
 #pragma unroll
   for (int r = 0; r < kRows; ++r) acc[r] = 0.0f;
+  let_next_kernel_start();
+
+  // Weights are read once: stream them past L1 (__ldcs) and leave it to the activations.
+  const __nv_bfloat16* w_row = w + row * k;
+  const auto* packed = reinterpret_cast<const uint4*>(w_row);
+  const std::int64_t chunks = k / 8;
+  constexpr int kStride = 32 * kSplit;
+  std::int64_t c = lane + 32 * part;
+  const auto full_run = [&] { return row < m && c + kStride * (kUnroll - 1) < chunks; };
+  uint4 loaded[kUnroll];
+  const auto load_run = [&] {
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) loaded[u] = __ldcs(packed + c + kStride * u);
+  };
+  // The first run of weights is in flight before the wait (launch_overlapped): the weight is
+  // not written during a step, and the activations it meets come from the previous kernel.
+  if constexpr (kVector) {
+    if (full_run()) load_run();
+  }
+  wait_for_previous_kernel();
 
   if (row < m) {
-    const __nv_bfloat16* w_row = w + row * k;
     if constexpr (kVector) {
-      const auto* packed = reinterpret_cast<const uint4*>(w_row);
-      const std::int64_t chunks = k / 8;
-      constexpr int kStride = 32 * kSplit;
-      std::int64_t c = lane + 32 * part;
-      // Weights are read once: stream them past L1 (__ldcs) and leave it to the activations.
-      for (; c + kStride * (kUnroll - 1) < chunks; c += kStride * kUnroll) {
-        uint4 loaded[kUnroll];
-#pragma unroll
-        for (int u = 0; u < kUnroll; ++u) loaded[u] = __ldcs(packed + c + kStride * u);
+      while (full_run()) {
 #pragma unroll
         for (int u = 0; u < kUnroll; ++u) {
           accumulate8<kRows>(loaded[u], x, k, (c + kStride * u) * 8, acc);
         }
+        c += kStride * kUnroll;
+        if (full_run()) load_run();
       }
       for (; c < chunks; c += kStride) accumulate8<kRows>(__ldcs(packed + c), x, k, c * 8, acc);
     } else {
@@ -146,13 +164,9 @@ void launch_split(bool vector, const X* x, std::int64_t k, const __nv_bfloat16* 
                   std::int64_t m, const __nv_bfloat16* bias, float* out, cudaStream_t stream) {
   constexpr int kRowsPerBlock = kWarpsPerBlock / kSplit;
   const auto blocks = static_cast<unsigned>((m + kRowsPerBlock - 1) / kRowsPerBlock);
-  if (vector) {
-    gemv_kernel<kRows, kSplit, true>
-        <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, k, w, m, bias, out);
-  } else {
-    gemv_kernel<kRows, kSplit, false>
-        <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(x, k, w, m, bias, out);
-  }
+  const auto kernel = vector ? gemv_kernel<kRows, kSplit, true, X>
+                             : gemv_kernel<kRows, kSplit, false, X>;
+  launch_overlapped(kernel, blocks, kWarpsPerBlock * 32, 0, stream, x, k, w, m, bias, out);
 }
 
 // Enough blocks to spread the rows over every multiprocessor several times (132 on an H100),

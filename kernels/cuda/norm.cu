@@ -2,6 +2,7 @@
 // bf16 out: a normed activation that only feeds a product).
 #include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
+#include "kernels/cuda/overlap.cuh"
 
 namespace tessera::kernels::cuda {
 namespace {
@@ -62,18 +63,23 @@ __global__ void __launch_bounds__(kThreads)
   const std::int64_t group = blockIdx.x % groups;
   const In* x_row = x + token * stride + group * dim;
   float* res = kAdd ? residual + token * dim : nullptr;
+  let_next_kernel_start();
+  float scale[kPerThread];  // the norm's weight: read before the wait (launch_overlapped)
+#pragma unroll
+  for (int i = 0; i < kPerThread; ++i) {
+    const std::int64_t j = threadIdx.x + static_cast<std::int64_t>(i) * kThreads;
+    scale[i] = j < dim ? __bfloat162float(weight[j]) : 0.0f;
+  }
+  wait_for_previous_kernel();
   float values[kPerThread];
-  float scale[kPerThread];
   float sum_squares = 0.0f;
 #pragma unroll
   for (int i = 0; i < kPerThread; ++i) {
     const std::int64_t j = threadIdx.x + static_cast<std::int64_t>(i) * kThreads;
     values[i] = 0.0f;
-    scale[i] = 0.0f;
     if (j < dim) {
       values[i] = to_float(x_row[j]);
       if constexpr (kAdd) values[i] += res[j];
-      scale[i] = __bfloat162float(weight[j]);
     }
     sum_squares += values[i] * values[i];
   }
@@ -94,22 +100,20 @@ template <bool kAdd, class In, class Out>
 bool launch_registers(float* residual, const In* x, std::int64_t blocks, std::int64_t groups,
                       std::int64_t dim, std::int64_t stride, const __nv_bfloat16* weight,
                       float eps, Out* out, std::int64_t out_stride, cudaStream_t stream) {
-  const auto grid = static_cast<unsigned>(blocks);
+  const auto launch_registers_kernel = [&](auto kernel) {
+    launch_overlapped(kernel, static_cast<unsigned>(blocks), kThreads, 0, stream, residual, x,
+                      groups, dim, stride, weight, eps, out, out_stride);
+  };
   if (dim <= kThreads) {
-    rms_norm_registers_kernel<1, kAdd><<<grid, kThreads, 0, stream>>>(
-        residual, x, groups, dim, stride, weight, eps, out, out_stride);
+    launch_registers_kernel(rms_norm_registers_kernel<1, kAdd, In, Out>);
   } else if (dim <= 4 * kThreads) {
-    rms_norm_registers_kernel<4, kAdd><<<grid, kThreads, 0, stream>>>(
-        residual, x, groups, dim, stride, weight, eps, out, out_stride);
+    launch_registers_kernel(rms_norm_registers_kernel<4, kAdd, In, Out>);
   } else if (dim <= 8 * kThreads) {
-    rms_norm_registers_kernel<8, kAdd><<<grid, kThreads, 0, stream>>>(
-        residual, x, groups, dim, stride, weight, eps, out, out_stride);
+    launch_registers_kernel(rms_norm_registers_kernel<8, kAdd, In, Out>);
   } else if (dim <= 16 * kThreads) {
-    rms_norm_registers_kernel<16, kAdd><<<grid, kThreads, 0, stream>>>(
-        residual, x, groups, dim, stride, weight, eps, out, out_stride);
+    launch_registers_kernel(rms_norm_registers_kernel<16, kAdd, In, Out>);
   } else if (dim <= 32 * kThreads) {
-    rms_norm_registers_kernel<32, kAdd><<<grid, kThreads, 0, stream>>>(
-        residual, x, groups, dim, stride, weight, eps, out, out_stride);
+    launch_registers_kernel(rms_norm_registers_kernel<32, kAdd, In, Out>);
   } else {
     return false;
   }

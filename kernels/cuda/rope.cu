@@ -1,6 +1,9 @@
 // Rotary embedding in the "rotate half" layout, in place, for f32 and bf16 activations.
+#include <type_traits>
+
 #include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
+#include "kernels/cuda/overlap.cuh"
 
 namespace tessera::kernels::cuda {
 namespace {
@@ -74,7 +77,11 @@ __global__ void __launch_bounds__(kRopeThreads)
   __shared__ float sin_table[kMaxHalf];
   const std::int64_t token = blockIdx.x;
   const std::int64_t half = head_dim / 2;
+  let_next_kernel_start();
+  // The angles come from the step's positions, copied in before any of its kernels ran, so they
+  // can be formed while the previous kernel finishes (launch_overlapped).
   fill_angle_tables(positions[token], inv_freq, half, cos_table, sin_table);
+  wait_for_previous_kernel();
   const std::int64_t local_head = threadIdx.x / half;
   const std::int64_t head = blockIdx.y * heads_per_block + local_head;
   const std::int64_t j = threadIdx.x % half;
@@ -133,14 +140,15 @@ void rope_store_kv_f32(float* qkv, std::int64_t tokens, std::int64_t stride, std
   const std::int64_t all_heads = heads + 2 * kv.kv_heads;
   const dim3 grid(static_cast<unsigned>(tokens),
                   static_cast<unsigned>((all_heads + heads_per_block - 1) / heads_per_block));
+  const auto launch = [&](auto* k_cache, auto* v_cache) {
+    launch_overlapped(rope_store_kv_kernel<std::remove_pointer_t<decltype(k_cache)>>, grid,
+                      kRopeThreads, 0, stream, qkv, stride, heads, kv.kv_heads, head_dim,
+                      heads_per_block, positions, inv_freq, slots, k_cache, v_cache);
+  };
   if (kv.storage == KvStorage::bf16) {
-    rope_store_kv_kernel<<<grid, kRopeThreads, 0, stream>>>(
-        qkv, stride, heads, kv.kv_heads, head_dim, heads_per_block, positions, inv_freq, slots,
-        static_cast<__nv_bfloat16*>(kv.k), static_cast<__nv_bfloat16*>(kv.v));
+    launch(static_cast<__nv_bfloat16*>(kv.k), static_cast<__nv_bfloat16*>(kv.v));
   } else {
-    rope_store_kv_kernel<<<grid, kRopeThreads, 0, stream>>>(
-        qkv, stride, heads, kv.kv_heads, head_dim, heads_per_block, positions, inv_freq, slots,
-        static_cast<float*>(kv.k), static_cast<float*>(kv.v));
+    launch(static_cast<float*>(kv.k), static_cast<float*>(kv.v));
   }
 }
 
