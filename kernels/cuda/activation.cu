@@ -1,5 +1,8 @@
 // The SiLU-gated MLP's middle for f32 and bf16 activations (and f32 in, bf16 out: the result
 // only feeds the down projection), and the residual add.
+#include <cstdint>
+#include <type_traits>
+
 #include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
 #include "kernels/cuda/overlap.cuh"
@@ -8,6 +11,10 @@ namespace tessera::kernels::cuda {
 namespace {
 
 using namespace detail;
+
+__device__ inline float silu_times(float gate, float up) {
+  return gate / (1.0f + expf(-gate)) * up;
+}
 
 template <class In, class Out>
 __global__ void silu_mul_kernel(const In* gate_up, std::int64_t rows, std::int64_t width,
@@ -20,7 +27,38 @@ __global__ void silu_mul_kernel(const In* gate_up, std::int64_t rows, std::int64
     const std::int64_t j = i % width;
     const float gate = to_float(gate_up[r * 2 * width + j]);
     const float up = to_float(gate_up[r * 2 * width + width + j]);
-    out[i] = from_float<Out>(gate / (1.0f + expf(-gate)) * up);
+    out[i] = from_float<Out>(silu_times(gate, up));
+  }
+}
+
+__device__ inline void store4(float* out, float a, float b, float c, float d) {
+  *reinterpret_cast<float4*>(out) = make_float4(a, b, c, d);
+}
+__device__ inline void store4(__nv_bfloat16* out, float a, float b, float c, float d) {
+  const __nv_bfloat162 lo = __floats2bfloat162_rn(a, b);
+  const __nv_bfloat162 hi = __floats2bfloat162_rn(c, d);
+  uint2 packed;
+  packed.x = *reinterpret_cast<const unsigned*>(&lo);
+  packed.y = *reinterpret_cast<const unsigned*>(&hi);
+  *reinterpret_cast<uint2*>(out) = packed;
+}
+
+// Four outputs per thread, with 16-byte loads of f32 gate and up values: at batch 64 the
+// element-wise kernel issued one 4-byte load at a time and ran at a sixth of the copy rate.
+// Same arithmetic per element as silu_mul_kernel.
+template <class Out>
+__global__ void silu_mul4_kernel(const float* gate_up, std::int64_t rows, std::int64_t width,
+                                 Out* out) {
+  let_next_kernel_start();
+  wait_for_previous_kernel();
+  const std::int64_t quads = rows * width / 4;
+  for (std::int64_t i = global_index(); i < quads; i += global_stride()) {
+    const std::int64_t r = i * 4 / width;
+    const std::int64_t j = i * 4 % width;
+    const float4 gate = *reinterpret_cast<const float4*>(gate_up + r * 2 * width + j);
+    const float4 up = *reinterpret_cast<const float4*>(gate_up + r * 2 * width + width + j);
+    store4(out + i * 4, silu_times(gate.x, up.x), silu_times(gate.y, up.y),
+           silu_times(gate.z, up.z), silu_times(gate.w, up.w));
   }
 }
 
@@ -28,6 +66,16 @@ template <class In, class Out>
 void launch_silu_mul(const In* gate_up, std::int64_t rows, std::int64_t width, Out* out,
                      cudaStream_t stream) {
   if (rows * width == 0) return;
+  const auto aligned = [](const void* p, std::uintptr_t bytes) {
+    return reinterpret_cast<std::uintptr_t>(p) % bytes == 0;
+  };
+  if constexpr (std::is_same_v<In, float>) {
+    if (width % 4 == 0 && aligned(gate_up, 16) && aligned(out, 4 * sizeof(Out))) {
+      launch_overlapped(silu_mul4_kernel<Out>, grid_for(rows * width / 4), kThreads, 0, stream,
+                        gate_up, rows, width, out);
+      return;
+    }
+  }
   launch_overlapped(silu_mul_kernel<In, Out>, grid_for(rows * width), kThreads, 0, stream,
                     gate_up, rows, width, out);
 }

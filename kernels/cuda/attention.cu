@@ -4,9 +4,10 @@
 // One block per (token, head tile, split). A head tile is up to kMaxTile query heads that share
 // one kv head, so each key and value row is read once per tile instead of once per query head
 // (GQA). A split is a run of kSplitPositions positions of the token's window: decode batches have
-// few tokens, and splitting their positions is what fills the GPU. Inside a block each warp runs
-// an online softmax over every kWarps-th run of positions of the split; the warps are merged at
-// the end, and the splits by the last block of the token's head tile to finish.
+// few tokens, and splitting their positions is what fills the GPU. Inside a block each of its 4
+// or 8 warps runs an online softmax over every kWarps-th run of positions of the split; the
+// warps are merged at the end, and the splits by the last block of the token's head tile to
+// finish.
 //
 // A token's result depends only on its own positions and the split length, never on the other
 // tokens of the batch, so a sequence gets the same numbers however it is batched.
@@ -19,8 +20,16 @@
 namespace tessera::kernels::cuda {
 namespace {
 
-constexpr int kWarps = 4;
-constexpr int kThreads = kWarps * 32;
+// Warps per block, 4 or 8. The warps of a block walk its runs of positions side by side, then
+// share the merges: at batch 64 and 160 positions a block has 5 runs of 32, which 4 warps took
+// in two rounds, and a batch-1 step is a few dozen blocks whose merges 8 warps finish sooner.
+// But 8 warps need more shared memory (at most a tile of query heads times dimensions per lane
+// of 16, such as GQA groups of 4 heads of 128), and twice the registers of a block: where a
+// small batch's blocks do not all fit on the multiprocessors at once (AttentionSplits::
+// wide_blocks false; its runs are short, so half of 8 warps would idle) they take 4, and more
+// of them fit side by side.
+template <int kDims, int kTile>
+constexpr bool kEightWarpsFit = kTile * kDims <= 16;
 constexpr int kMaxTile = 8;         // query heads per block
 constexpr int kMaxDimPerLane = 8;   // head_dim up to 256
 
@@ -104,8 +113,10 @@ __device__ inline void load_run(const KvT* p, int inside, float (&out)[kCount]) 
 // lanes per position (AttentionSplits::spread_positions). Partial scores are summed in a fixed
 // order and the softmax is online per run, so a token's result depends only on its own
 // positions and how its batch is split.
-template <int kDims, int kTile, int kGroup, class KvT>
-__global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
+template <int kDims, int kTile, int kGroup, int kWarps, class KvT>
+__global__ void __launch_bounds__(kWarps * 32) attention_kernel(AttentionArgs a) {
+  static_assert(kWarps == 4 || (kWarps == 8 && kEightWarpsFit<kDims, kTile>));
+  constexpr int kThreads = kWarps * 32;
   constexpr int kRun = 8;  // key elements per load in the score loop
   constexpr int kRunPositions = 32 / kGroup;
   __shared__ __align__(16) float queries[kTile][kDims * 32];
@@ -173,7 +184,10 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
     for (int h = 0; h < kTile; ++h) score[h] = 0.0f;
     if (row >= 0) {
       const KvT* key = k_cache + row;
-#pragma unroll 4
+      // A whole key row per lane (kGroup 1) keeps 8 loads in flight; with four lanes per
+      // position a row is only a few loads per lane, and a deeper unroll costs registers
+      // (96 -> 168) and with them blocks per multiprocessor.
+#pragma unroll(kGroup == 1 ? 8 : 4)
       for (int c = member * kRun; c < dim; c += kRun * kGroup) {
         float k[kRun];
         load_run<kRun>(key + c, dim - c, k);
@@ -330,41 +344,57 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
   }
 }
 
-template <int kDims, int kGroup, class KvT>
-void launch_tile(const AttentionArgs& args, int tile, dim3 grid, cudaStream_t stream) {
-  const auto launch = [&](auto kernel) {
-    detail::launch_overlapped(kernel, grid, kThreads, 0, stream, args);
+template <int kDims, int kTile, int kGroup, class KvT>
+void launch_shape(const AttentionArgs& args, bool wide, dim3 grid, cudaStream_t stream) {
+  const auto launch = [&](auto kernel, int warps) {
+    detail::launch_overlapped(kernel, grid, warps * 32, 0, stream, args);
   };
+  if constexpr (kEightWarpsFit<kDims, kTile> && kGroup == 1) {
+    launch(attention_kernel<kDims, kTile, kGroup, 8, KvT>, 8);
+  } else if constexpr (kEightWarpsFit<kDims, kTile>) {
+    if (wide) {
+      launch(attention_kernel<kDims, kTile, kGroup, 8, KvT>, 8);
+    } else {
+      launch(attention_kernel<kDims, kTile, kGroup, 4, KvT>, 4);
+    }
+  } else {
+    launch(attention_kernel<kDims, kTile, kGroup, 4, KvT>, 4);
+  }
+}
+
+template <int kDims, int kGroup, class KvT>
+void launch_tile(const AttentionArgs& args, int tile, bool wide, dim3 grid,
+                 cudaStream_t stream) {
   switch (tile) {
-    case 1: launch(attention_kernel<kDims, 1, kGroup, KvT>); break;
-    case 2: launch(attention_kernel<kDims, 2, kGroup, KvT>); break;
-    case 4: launch(attention_kernel<kDims, 4, kGroup, KvT>); break;
-    default: launch(attention_kernel<kDims, kMaxTile, kGroup, KvT>); break;
+    case 1: launch_shape<kDims, 1, kGroup, KvT>(args, wide, grid, stream); break;
+    case 2: launch_shape<kDims, 2, kGroup, KvT>(args, wide, grid, stream); break;
+    case 4: launch_shape<kDims, 4, kGroup, KvT>(args, wide, grid, stream); break;
+    default: launch_shape<kDims, kMaxTile, kGroup, KvT>(args, wide, grid, stream); break;
   }
 }
 
 template <int kDims, class KvT>
-void launch_attention(const AttentionArgs& args, int tile, bool spread, dim3 grid,
-                      cudaStream_t stream) {
-  if (spread) {
-    launch_tile<kDims, 4, KvT>(args, tile, grid, stream);
+void launch_attention(const AttentionArgs& args, int tile, const AttentionSplits& splits,
+                      dim3 grid, cudaStream_t stream) {
+  if (splits.spread_positions) {
+    launch_tile<kDims, 4, KvT>(args, tile, splits.wide_blocks, grid, stream);
   } else {
-    launch_tile<kDims, 1, KvT>(args, tile, grid, stream);
+    launch_tile<kDims, 1, KvT>(args, tile, splits.wide_blocks, grid, stream);
   }
 }
 
 template <class KvT>
-void launch_attention_for_dims(const AttentionArgs& args, int tile, bool spread, dim3 grid,
-                               cudaStream_t stream) {
+void launch_attention_for_dims(const AttentionArgs& args, int tile, const AttentionSplits& splits,
+                               dim3 grid, cudaStream_t stream) {
   const std::int64_t dims_per_lane = (args.kv.head_dim + 31) / 32;
   if (dims_per_lane <= 1) {
-    launch_attention<1, KvT>(args, tile, spread, grid, stream);
+    launch_attention<1, KvT>(args, tile, splits, grid, stream);
   } else if (dims_per_lane <= 2) {
-    launch_attention<2, KvT>(args, tile, spread, grid, stream);
+    launch_attention<2, KvT>(args, tile, splits, grid, stream);
   } else if (dims_per_lane <= 4) {
-    launch_attention<4, KvT>(args, tile, spread, grid, stream);
+    launch_attention<4, KvT>(args, tile, splits, grid, stream);
   } else {
-    launch_attention<kMaxDimPerLane, KvT>(args, tile, spread, grid, stream);
+    launch_attention<kMaxDimPerLane, KvT>(args, tile, splits, grid, stream);
   }
 }
 
@@ -414,9 +444,9 @@ void launch_paged_attention(const PagedAttentionBatch& batch, std::int64_t heads
                   static_cast<unsigned>(splits.count));
   const int tile = tile_for(heads / kv.kv_heads);
   if (kv.storage == KvStorage::bf16) {
-    launch_attention_for_dims<__nv_bfloat16>(args, tile, splits.spread_positions, grid, stream);
+    launch_attention_for_dims<__nv_bfloat16>(args, tile, splits, grid, stream);
   } else {
-    launch_attention_for_dims<float>(args, tile, splits.spread_positions, grid, stream);
+    launch_attention_for_dims<float>(args, tile, splits, grid, stream);
   }
 }
 

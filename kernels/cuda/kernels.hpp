@@ -157,11 +157,14 @@ struct PagedAttentionBatch {
 // buffer serves every call on a stream).
 // spread_positions: the batch alone does not fill the GPU (split or not), so each block spreads
 // its runs of positions over all its warps (attention.cu); set it the same way for every call
-// that must give the same numbers (an eager step and its graph).
+// that must give the same numbers (an eager step and its graph). wide_blocks: with
+// spread_positions, the blocks of the call fit on the multiprocessors one each, so they may take
+// 8 warps instead of 4 (attention.cu); set like spread_positions.
 struct AttentionSplits {
   std::int64_t count = 1;
   std::int64_t positions = 0;
   bool spread_positions = false;
+  bool wide_blocks = false;
   float* partial_values = nullptr;
   float* partial_stats = nullptr;
   unsigned* counters = nullptr;

@@ -34,6 +34,7 @@ kc::AttentionSplits choose_splits(std::int64_t tokens, std::int64_t blocks_per_t
   splits.spread_positions = true;
   splits.positions = std::max(kSplitPositions, (span + kMaxSplits - 1) / kMaxSplits);
   splits.count = std::max<std::int64_t>(1, (span + splits.positions - 1) / splits.positions);
+  splits.wide_blocks = tokens * blocks_per_token * splits.count <= multiprocessors;
   return splits;
 }
 
