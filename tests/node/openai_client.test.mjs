@@ -383,8 +383,10 @@ describe('openai client against tessera serve', () => {
     });
 
     test('an unknown model -> NotFoundError with code model_not_found', async () => {
-      for (const call of [chat({ model: 'gpt-4o' }), completion({ model: 'gpt-4o' })]) {
-        await assert.rejects(call, (error) => {
+      // One request at a time: a second request made up front could fail while the first is
+      // awaited, before anything handles its rejection, and node reports that as a failure.
+      for (const request of [() => chat({ model: 'gpt-4o' }), () => completion({ model: 'gpt-4o' })]) {
+        await assert.rejects(request(), (error) => {
           assert.ok(error instanceof NotFoundError, `NotFoundError expected, got ${error.constructor.name}`);
           assert.equal(error.status, 404);
           assert.equal(error.code, 'model_not_found');
