@@ -4,7 +4,6 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
-#include <cstring>
 
 #include "runtime/backend/cuda_gemm.hpp"
 #include "tests/backend_cuda/cuda_test_support.hpp"
@@ -17,17 +16,6 @@ struct DeviceBuffer {
   explicit DeviceBuffer(std::size_t bytes) { EXPECT_EQ(cudaMalloc(&data, bytes), cudaSuccess); }
   ~DeviceBuffer() { (void)cudaFree(data); }
 };
-
-std::vector<std::uint16_t> bf16_bits(const std::vector<float>& values) {
-  std::vector<std::uint16_t> bits(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const float r = round_bf16(values[i]);
-    std::uint32_t word;
-    std::memcpy(&word, &r, sizeof word);
-    bits[i] = static_cast<std::uint16_t>(word >> 16);
-  }
-  return bits;
-}
 
 class CudaGemmTest : public ::testing::Test {
  protected:

@@ -5,27 +5,18 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
-#include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
+#include <vector>
 
 #include "kernels/cuda/kernels.hpp"
 #include "runtime/backend/cpu_backend.hpp"
 #include "runtime/backend/cuda_backend.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "tests/backend_cuda/cuda_test_support.hpp"
+#include "tests/support/safetensors_writer.hpp"
 
 namespace tessera::testing {
 namespace {
-
-std::uint16_t bf16_bits(float v) {
-  const float r = round_bf16(v);
-  std::uint32_t bits;
-  std::memcpy(&bits, &r, sizeof bits);
-  return static_cast<std::uint16_t>(bits >> 16);
-}
 
 template <class T>
 T* device_copy(const std::vector<T>& host) {
@@ -40,9 +31,8 @@ void check_gemv(std::int64_t rows, std::int64_t k, std::int64_t m, bool with_bia
   const auto x = random_values(static_cast<std::size_t>(rows * k), 11, 2.0f);
   const auto w = random_values(static_cast<std::size_t>(m * k), 12, 0.05f);
   const auto bias = random_values(static_cast<std::size_t>(m), 13);
-  std::vector<std::uint16_t> w_bits(w.size()), bias_bits(bias.size());
-  for (std::size_t i = 0; i < w.size(); ++i) w_bits[i] = bf16_bits(w[i]);
-  for (std::size_t i = 0; i < bias.size(); ++i) bias_bits[i] = bf16_bits(bias[i]);
+  const auto w_bits = bf16_bits(w);
+  const auto bias_bits = bf16_bits(bias);
 
   float* dx = device_copy(x);
   auto* dw = reinterpret_cast<__nv_bfloat16*>(device_copy(w_bits));
@@ -88,34 +78,16 @@ TEST(CudaGemv, MatchesAHostReferenceOnOddShapes) {
   check_gemv(8, 3, 70, false);
 }
 
-// A one-tensor safetensors file in a fresh folder, so both backends load the same bf16 weight.
-std::filesystem::path write_bf16_checkpoint(const std::string& name, std::int64_t rows,
-                                            std::int64_t cols,
-                                            const std::vector<std::uint16_t>& bits) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("tessera_gemv_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string header = "{\"" + name + "\":{\"dtype\":\"BF16\",\"shape\":[" +
-                             std::to_string(rows) + "," + std::to_string(cols) +
-                             "],\"data_offsets\":[0," + std::to_string(bits.size() * 2) + "]}}";
-  std::ofstream out(dir / "model.safetensors", std::ios::binary);
-  const std::uint64_t length = header.size();
-  out.write(reinterpret_cast<const char*>(&length), sizeof length);  // little-endian hosts
-  out << header;
-  out.write(reinterpret_cast<const char*>(bits.data()),
-            static_cast<std::streamsize>(bits.size() * sizeof(std::uint16_t)));
-  return dir;
-}
-
 TEST(CudaGemv, BackendLinearTakesItForLargeWeightsAndAgreesWithCpu) {
   SKIP_WITHOUT_GPU();
   const std::int64_t m = 1031;
   const std::int64_t k = 1032;  // m * k is above the backend's GEMV threshold
+  // One bf16 weight in a checkpoint, so both backends load the same values.
+  const test::ScratchDir dir;
   const auto w = random_values(static_cast<std::size_t>(m * k), 21, 0.05f);
-  std::vector<std::uint16_t> bits(w.size());
-  for (std::size_t i = 0; i < w.size(); ++i) bits[i] = bf16_bits(w[i]);
-  const auto dir = write_bf16_checkpoint("w", m, k, bits);
-  const auto checkpoint = runtime::Checkpoint::open(dir);
+  test::write_file(dir / "model.safetensors",
+                   test::safetensors({{"w", "BF16", {m, k}, test::u16_bytes(bf16_bits(w))}}));
+  const auto checkpoint = runtime::Checkpoint::open(dir.path());
   runtime::CudaBackend cuda;
   runtime::CpuBackend cpu;
   const runtime::WeightPiece piece{"w", {}, m};
@@ -134,7 +106,6 @@ TEST(CudaGemv, BackendLinearTakesItForLargeWeightsAndAgreesWithCpu) {
     expect_close("backend linear n=" + std::to_string(n), host_values(cuda, og),
                  host_values(cpu, oc), 2e-2);
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

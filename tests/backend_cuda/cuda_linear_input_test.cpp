@@ -6,13 +6,8 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -24,6 +19,7 @@
 #include "runtime/checkpoint/checkpoint.hpp"
 #include "tests/backend_cuda/cuda_test_support.hpp"
 #include "tests/support/expect_error.hpp"
+#include "tests/support/safetensors_writer.hpp"
 
 namespace tessera::testing {
 namespace {
@@ -31,13 +27,6 @@ namespace {
 using runtime::CudaBackend;
 using runtime::DType;
 using runtime::Tensor;
-
-std::uint16_t bf16_bits(float v) {
-  const float r = round_bf16(v);
-  std::uint32_t bits;
-  std::memcpy(&bits, &r, sizeof bits);
-  return static_cast<std::uint16_t>(bits >> 16);
-}
 
 std::vector<std::uint32_t> bits_of(const std::vector<float>& values) {
   std::vector<std::uint32_t> bits(values.size());
@@ -64,43 +53,13 @@ void expect_same_bits(const std::string& what, const std::vector<float>& got,
   }
 }
 
-// bf16 weights (rounded from normal values of `scale`) in a safetensors file of a fresh folder.
-struct Weight {
-  std::vector<std::int64_t> shape;
-  unsigned seed = 0;
-  float scale = 1.0f;
-};
-
-std::filesystem::path write_checkpoint(const std::map<std::string, Weight>& weights) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("tessera_linear_input_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::string header = "{";
-  std::vector<std::uint16_t> data;
-  for (const auto& [name, weight] : weights) {
-    std::int64_t count = 1;
-    std::string shape;
-    for (const std::int64_t d : weight.shape) {
-      count *= d;
-      shape += (shape.empty() ? "" : ",") + std::to_string(d);
-    }
-    const std::size_t begin = data.size() * sizeof(std::uint16_t);
-    for (const float v : random_values(static_cast<std::size_t>(count), weight.seed, weight.scale)) {
-      data.push_back(bf16_bits(v));
-    }
-    header += std::string(header.size() > 1 ? "," : "") + "\"" + name +
-              "\":{\"dtype\":\"BF16\",\"shape\":[" + shape + "],\"data_offsets\":[" +
-              std::to_string(begin) + "," + std::to_string(data.size() * sizeof(std::uint16_t)) +
-              "]}";
-  }
-  header += "}";
-  std::ofstream out(dir / "model.safetensors", std::ios::binary);
-  const std::uint64_t length = header.size();
-  out.write(reinterpret_cast<const char*>(&length), sizeof length);  // little-endian hosts
-  out << header;
-  out.write(reinterpret_cast<const char*>(data.data()),
-            static_cast<std::streamsize>(data.size() * sizeof(std::uint16_t)));
-  return dir;
+// A bf16 tensor (rounded from normal values of `scale`) for the test's checkpoint.
+test::RawTensor bf16_tensor(std::string name, std::vector<std::int64_t> shape, unsigned seed,
+                            float scale) {
+  std::int64_t count = 1;
+  for (const std::int64_t d : shape) count *= d;
+  const auto values = random_values(static_cast<std::size_t>(count), seed, scale);
+  return {std::move(name), "BF16", std::move(shape), test::u16_bytes(bf16_bits(values))};
 }
 
 // Row widths of the norms: one per register-kernel size (up to 256, 1024, 2048, 4096 and 8192
@@ -117,22 +76,22 @@ class CudaLinearInput : public ::testing::Test {
  protected:
   void SetUp() override {
     SKIP_WITHOUT_GPU();
-    std::map<std::string, Weight> weights;
+    std::vector<test::RawTensor> weights;
     for (const std::int64_t dim : kNormDims) {
-      weights["norm" + std::to_string(dim)] = {{dim}, static_cast<unsigned>(dim), 1.0f};
+      weights.push_back(
+          bf16_tensor("norm" + std::to_string(dim), {dim}, static_cast<unsigned>(dim), 1.0f));
     }
-    weights["w_vector"] = {{kOutputs, kVectorK}, 1, 0.05f};
-    weights["w_scalar"] = {{kOutputs, kScalarK}, 2, 0.05f};
-    weights["bias"] = {{kOutputs}, 3, 1.0f};
-    dir_ = write_checkpoint(weights);
-    checkpoint_ = std::make_unique<runtime::Checkpoint>(runtime::Checkpoint::open(dir_));
+    weights.push_back(bf16_tensor("w_vector", {kOutputs, kVectorK}, 1, 0.05f));
+    weights.push_back(bf16_tensor("w_scalar", {kOutputs, kScalarK}, 2, 0.05f));
+    weights.push_back(bf16_tensor("bias", {kOutputs}, 3, 1.0f));
+    test::write_file(dir_ / "model.safetensors", test::safetensors(weights));
+    checkpoint_ = std::make_unique<runtime::Checkpoint>(runtime::Checkpoint::open(dir_.path()));
     cuda_ = std::make_unique<CudaBackend>();
   }
 
   void TearDown() override {
     cuda_.reset();
     checkpoint_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
   Tensor weight(const std::string& name, std::vector<std::int64_t> shape) {
@@ -143,8 +102,7 @@ class CudaLinearInput : public ::testing::Test {
   // A bf16 linear input holding bf16(values), written straight into the backend's memory.
   Tensor bf16_input(const std::vector<float>& values, std::vector<std::int64_t> shape) {
     Tensor t = cuda_->allocate_linear_input(std::move(shape));
-    std::vector<std::uint16_t> bits(values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) bits[i] = bf16_bits(values[i]);
+    const auto bits = bf16_bits(values);
     cuda_->synchronize();  // the zero fill runs on the backend's stream, the copy on another
     EXPECT_EQ(cudaMemcpy(t.data<void>(), bits.data(), bits.size() * sizeof(std::uint16_t),
                          cudaMemcpyHostToDevice),
@@ -155,7 +113,7 @@ class CudaLinearInput : public ::testing::Test {
 
   std::vector<float> host(const Tensor& t) { return host_values(*cuda_, t); }
 
-  std::filesystem::path dir_;
+  test::ScratchDir dir_;
   std::unique_ptr<runtime::Checkpoint> checkpoint_;
   std::unique_ptr<CudaBackend> cuda_;
 };

@@ -28,6 +28,20 @@ inline float round_bf16(float value) {
   return out;
 }
 
+// The bits of round_bf16(value) as a bf16, one value or many.
+inline std::uint16_t bf16_bits(float value) {
+  const float r = round_bf16(value);
+  std::uint32_t bits;
+  std::memcpy(&bits, &r, sizeof bits);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+inline std::vector<std::uint16_t> bf16_bits(const std::vector<float>& values) {
+  std::vector<std::uint16_t> bits(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) bits[i] = bf16_bits(values[i]);
+  return bits;
+}
+
 inline std::vector<float> host_values(runtime::Backend& backend, const runtime::Tensor& t) {
   std::vector<float> out(static_cast<std::size_t>(t.numel()));
   backend.to_host(t, out);

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "runtime/checkpoint/checkpoint.hpp"
-#include "tests/runtime/checkpoint/safetensors_writer.hpp"
+#include "tests/support/safetensors_writer.hpp"
 
 namespace tessera::runtime {
 namespace {

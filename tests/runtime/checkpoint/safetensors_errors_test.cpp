@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/checkpoint/checkpoint.hpp"
-#include "tests/runtime/checkpoint/safetensors_writer.hpp"
+#include "tests/support/safetensors_writer.hpp"
 
 namespace tessera::runtime {
 namespace {
