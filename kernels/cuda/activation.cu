@@ -35,12 +35,7 @@ __device__ inline void store4(float* out, float a, float b, float c, float d) {
   *reinterpret_cast<float4*>(out) = make_float4(a, b, c, d);
 }
 __device__ inline void store4(__nv_bfloat16* out, float a, float b, float c, float d) {
-  const __nv_bfloat162 lo = __floats2bfloat162_rn(a, b);
-  const __nv_bfloat162 hi = __floats2bfloat162_rn(c, d);
-  uint2 packed;
-  packed.x = *reinterpret_cast<const unsigned*>(&lo);
-  packed.y = *reinterpret_cast<const unsigned*>(&hi);
-  *reinterpret_cast<uint2*>(out) = packed;
+  *reinterpret_cast<uint2*>(out) = make_uint2(pack_bf16(a, b), pack_bf16(c, d));
 }
 
 // Four outputs per thread, with 16-byte loads of f32 gate and up values: at batch 64 the

@@ -1,9 +1,10 @@
 #pragma once
 // What the CUDA kernels share: conversions between a storage type (f32 or bf16) and the f32 all
-// math is done in, the block size, and a block-wide sum.
+// math is done in (one element or a pair), the block size, and a block-wide sum.
 #include <cuda_bf16.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace tessera::kernels::cuda::detail {
 
@@ -18,6 +19,36 @@ template <>
 __device__ inline float from_float<float>(float v) { return v; }
 template <>
 __device__ inline __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16(v); }
+
+// Two f32 values rounded to bf16 and packed in one word, as two consecutive bf16 in memory.
+__device__ inline std::uint32_t pack_bf16(float lo, float hi) {
+  const __nv_bfloat162 pair = __floats2bfloat162_rn(lo, hi);  // .x (lo) in the low half
+  std::uint32_t bits;
+  memcpy(&bits, &pair, sizeof bits);
+  return bits;
+}
+
+// Two consecutive elements, as f32.
+__device__ inline float2 load2(const float* p) { return *reinterpret_cast<const float2*>(p); }
+__device__ inline float2 load2(const __nv_bfloat16* p) {
+  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+}
+
+// Two consecutive outputs, in one store where p is aligned for it.
+__device__ inline float2 make_pair(float* /*out*/, float lo, float hi) { return {lo, hi}; }
+__device__ inline __nv_bfloat162 make_pair(__nv_bfloat16* /*out*/, float lo, float hi) {
+  return __floats2bfloat162_rn(lo, hi);
+}
+template <class OutT>
+__device__ inline void store_pair(OutT* p, float lo, float hi, bool aligned) {
+  auto pair = make_pair(p, lo, hi);  // float2 or __nv_bfloat162
+  if (aligned) {
+    *reinterpret_cast<decltype(pair)*>(p) = pair;
+  } else {
+    p[0] = pair.x;
+    p[1] = pair.y;
+  }
+}
 
 // Sum over a block of kThreads threads; every thread gets the result.
 __device__ inline float block_sum(float value) {

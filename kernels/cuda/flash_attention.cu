@@ -24,10 +24,11 @@
 
 #include <atomic>
 #include <cmath>
-#include <cstring>
 #include <type_traits>
 
+#include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
+#include "kernels/cuda/tensor_core.cuh"
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
 #error "flash_attention.cu needs sm_80 or newer (bf16 mma.sync, cp.async)"
@@ -35,6 +36,16 @@
 
 namespace tessera::kernels::cuda {
 namespace {
+
+using detail::copy_async;
+using detail::copy_async_commit;
+using detail::copy_async_wait;
+using detail::load2;
+using detail::load_matrices;
+using detail::mma_bf16;
+using detail::pack_bf16;
+using detail::store_pair;
+using detail::store_shared;
 
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
@@ -70,73 +81,6 @@ struct FlashArgs {
   void* out;         // the kernel's OutT
   std::int64_t out_stride;
 };
-
-__device__ inline std::uint32_t pack_bf16(float lo, float hi) {
-  const __nv_bfloat162 pair = __floats2bfloat162_rn(lo, hi);  // .x (lo) in the low half
-  std::uint32_t bits;
-  memcpy(&bits, &pair, sizeof bits);
-  return bits;
-}
-
-// d += a · b for one m16n8k16 tile.
-__device__ inline void mma_bf16(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0,
-                                std::uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
-      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-template <bool kTransposed>
-__device__ inline void load_matrices(std::uint32_t (&r)[4], std::uint32_t address) {
-  if constexpr (kTransposed) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(address));
-  } else {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(address));
-  }
-}
-
-// 16 bytes from global to shared memory, or 16 zeros when !present (source size 0 reads
-// nothing, but src stays a valid address).
-__device__ inline void copy_async(std::uint32_t dst, const void* src, bool present) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
-               "r"(present ? 16 : 0) : "memory");
-}
-__device__ inline void copy_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-__device__ inline void copy_async_wait() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
-
-__device__ inline void store_shared(std::uint32_t dst, std::uint16_t v) {
-  asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(dst), "h"(v) : "memory");
-}
-__device__ inline void store_shared(std::uint32_t dst, const std::uint32_t (&v)[4]) {
-  asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(dst), "r"(v[0]), "r"(v[1]),
-               "r"(v[2]), "r"(v[3]) : "memory");
-}
-
-// Two consecutive elements of a cache row, as f32.
-__device__ inline float2 load2(const float* p) { return *reinterpret_cast<const float2*>(p); }
-__device__ inline float2 load2(const __nv_bfloat16* p) {
-  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
-}
-
-// Two consecutive outputs, in one store where p is aligned for it.
-__device__ inline float2 make_pair(float* /*out*/, float lo, float hi) { return {lo, hi}; }
-__device__ inline __nv_bfloat162 make_pair(__nv_bfloat16* /*out*/, float lo, float hi) {
-  return __floats2bfloat162_rn(lo, hi);
-}
-template <class OutT>
-__device__ inline void store_pair(OutT* p, float lo, float hi, bool aligned) {
-  auto pair = make_pair(p, lo, hi);  // float2 or __nv_bfloat162
-  if (aligned) {
-    *reinterpret_cast<decltype(pair)*>(p) = pair;
-  } else {
-    p[0] = pair.x;
-    p[1] = pair.y;
-  }
-}
 
 // One lane's share of copying a tile, in 16-byte chunks (8 elements), kChunks per row: in pass
 // i, lane l of warp w copies chunk l % kChunks of row kPassRows·i + kWarpRows·w + l / kChunks, 16
