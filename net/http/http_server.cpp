@@ -80,7 +80,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Called through a Responder, always on the strand. `request` numbers the connection's
   // requests, so that a late call for an earlier request is recognised and ignored.
-  void respond(std::uint64_t request, unsigned status, std::string content_type, std::string body);
+  void respond(std::uint64_t request, unsigned status, std::string content_type, std::string body,
+               HttpHeaders headers);
   void start_stream(std::uint64_t request, unsigned status, std::string content_type);
   void send(std::uint64_t request, std::string data);
   void finish(std::uint64_t request);
@@ -257,10 +258,12 @@ class SessionResponder final : public Responder {
   SessionResponder(std::weak_ptr<Session> session, std::uint64_t request)
       : session_(std::move(session)), request_(request) {}
 
-  void respond(unsigned status, std::string content_type, std::string body) override {
-    on_strand([status, content_type = std::move(content_type), body = std::move(body)](
-                  Session& s, std::uint64_t request) mutable {
-      s.respond(request, status, std::move(content_type), std::move(body));
+  using Responder::respond;
+  void respond(unsigned status, std::string content_type, std::string body,
+               HttpHeaders headers) override {
+    on_strand([status, content_type = std::move(content_type), body = std::move(body),
+               headers = std::move(headers)](Session& s, std::uint64_t request) mutable {
+      s.respond(request, status, std::move(content_type), std::move(body), std::move(headers));
     });
   }
   void start_stream(unsigned status, std::string content_type) override {
@@ -329,10 +332,10 @@ void Session::on_request(beast::error_code ec) {
 }
 
 void Session::respond(std::uint64_t request, unsigned status, std::string content_type,
-                      std::string body) {
+                      std::string body, HttpHeaders headers) {
   if (!is_current(request) || streaming_) return;
   response_queued_ = true;
-  enqueue(serialize_response(status, content_type, std::move(body), keep_alive_seconds()));
+  enqueue(serialize_response(status, content_type, std::move(body), keep_alive_seconds(), headers));
 }
 
 void Session::start_stream(std::uint64_t request, unsigned status, std::string content_type) {

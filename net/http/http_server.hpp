@@ -13,8 +13,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace tessera::net {
+
+// Header fields a handler adds to its response (Allow, WWW-Authenticate, Retry-After, ...).
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
@@ -36,8 +41,12 @@ struct HttpServerOptions {
 class Responder {
  public:
   virtual ~Responder() = default;
-  // The whole response at once.
-  virtual void respond(unsigned status, std::string content_type, std::string body) = 0;
+  // The whole response at once, with any extra header fields.
+  virtual void respond(unsigned status, std::string content_type, std::string body,
+                       HttpHeaders headers) = 0;
+  void respond(unsigned status, std::string content_type, std::string body) {
+    respond(status, std::move(content_type), std::move(body), {});
+  }
   // Starts a chunked response; follow with send() calls and one finish().
   virtual void start_stream(unsigned status, std::string content_type) = 0;
   virtual void send(std::string data) = 0;

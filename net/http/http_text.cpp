@@ -28,9 +28,11 @@ void set_common_fields(http::response<Body>& response, std::string_view content_
 }  // namespace
 
 std::string serialize_response(unsigned status, std::string_view content_type, std::string body,
-                               int keep_alive_seconds) {
+                               int keep_alive_seconds,
+                               const std::vector<std::pair<std::string, std::string>>& headers) {
   http::response<http::string_body> response{static_cast<http::status>(status), 11};
   set_common_fields(response, content_type, keep_alive_seconds);
+  for (const auto& [name, value] : headers) response.set(name, value);
   response.body() = std::move(body);
   response.prepare_payload();
   std::ostringstream out;

@@ -4,14 +4,18 @@
 // generic clients read as well).
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tessera::net {
 
 // `keep_alive_seconds` > 0 keeps the connection open and tells the client, in a Keep-Alive
 // header, how long the server waits for its next request (clients such as Node's then retire the
 // connection in time instead of racing the server's close); 0 closes it.
+// `headers` are added as given (name, value).
 std::string serialize_response(unsigned status, std::string_view content_type, std::string body,
-                               int keep_alive_seconds);
+                               int keep_alive_seconds,
+                               const std::vector<std::pair<std::string, std::string>>& headers = {});
 // The header of a chunked response; the body follows as frame_chunk() pieces and last_chunk().
 std::string serialize_stream_header(unsigned status, std::string_view content_type,
                                     int keep_alive_seconds);
