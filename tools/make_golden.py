@@ -76,6 +76,22 @@ def fixture_specs():
             config=dict(COMMON, head_dim=32, tie_word_embeddings=False, use_sliding_window=False,
                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
             prompt_lens=(5, 17), max_new_tokens=16),
+        # Gemma 3 text: 4 layers, the third global and the others sliding (window 8, its own RoPE
+        # base), so the 20-token prompt exercises the window; query_pre_attn_scalar differs from
+        # head_dim so the attention scale is tested; norms are 1 + weight (centred at 0 here).
+        "gemma3_text": dict(
+            arch="gemma3", saved="float32", norm_center=0.0,
+            config=dict(COMMON, num_hidden_layers=4, head_dim=32, tie_word_embeddings=True,
+                        hidden_activation="gelu_pytorch_tanh", query_pre_attn_scalar=24,
+                        sliding_window=8,
+                        layer_types=["sliding_attention", "sliding_attention", "full_attention",
+                                     "sliding_attention"],
+                        rope_parameters={
+                            "full_attention": {"rope_type": "linear", "rope_theta": 1000000.0,
+                                               "factor": 2.0},
+                            "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+                        final_logit_softcapping=None, attn_logit_softcapping=None),
+            prompt_lens=(5, 20), max_new_tokens=16),
         "gqa_odd_heads": dict(
             arch="llama", saved="float32",
             config=dict(COMMON, hidden_size=96, intermediate_size=192, num_attention_heads=6,
@@ -139,16 +155,18 @@ def model_classes(arch):
         "mistral": (T.MistralConfig, T.MistralForCausalLM),
         "qwen2": (T.Qwen2Config, T.Qwen2ForCausalLM),
         "qwen3": (T.Qwen3Config, T.Qwen3ForCausalLM),
+        "gemma3": (T.Gemma3TextConfig, T.Gemma3ForCausalLM),
     }[arch]
 
 
-def reinit_(torch, model):
+def reinit_(torch, model, norm_center=1.0):
     """Weights with O(1) activations and well separated logits (HF's std 0.02 init gives
-    near-flat logits). named_parameters() yields a tied tensor once (as the embedding)."""
+    near-flat logits). named_parameters() yields a tied tensor once (as the embedding).
+    norm_center is 0 for models whose RMSNorm scales by (1 + weight), as Gemma's does."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "norm" in name:                       # RMSNorm weights incl. q_norm / k_norm
-                p.copy_(1.0 + 0.1 * torch.randn_like(p))
+                p.copy_(norm_center + 0.1 * torch.randn_like(p))
             elif name.endswith(".bias"):
                 p.normal_(0.0, 0.1)
             elif "embed_tokens" in name:
@@ -295,7 +313,7 @@ def build_fixture(torch, name, spec, out_dir, device):
         torch.manual_seed(seed)
         config = cfg_cls(**spec["config"])
         model = model_cls(config)  # on CPU, float32
-        reinit_(torch, model)
+        reinit_(torch, model, spec.get("norm_center", 1.0))
         if spec["config"].get("tie_word_embeddings"):
             emb, head = model.get_input_embeddings().weight, model.get_output_embeddings().weight
             if emb.data_ptr() != head.data_ptr():
@@ -303,6 +321,8 @@ def build_fixture(torch, name, spec, out_dir, device):
                 with torch.no_grad():
                     head.copy_(emb)
         n_params = sum(p.numel() for p in model.parameters())
+        if attempt == 0:
+            print(f"  config as HF reads it: {config.to_json_string(use_diff=True)}", flush=True)
         n_shards = save_fixture(torch, model, spec, path)
         del model
         m = load_f32(torch, path, device)
