@@ -209,6 +209,10 @@ void add_serve_command(CLI::App& root) {
                   "Model id in the API (default: the model folder's name)");
   cmd->add_option("--max-body-bytes", options->http.max_body_bytes, "Largest request body accepted")
       ->capture_default_str();
+  cmd->add_option("--allowed-origins", options->http.allowed_origins,
+                  "Web origins (scheme://host[:port], or * for any) whose pages may call the API "
+                  "from a browser (CORS); repeat or separate with commas (default: none)")
+      ->delimiter(',');
   cmd->add_option("--max-queue", options->max_queue,
                   "Requests allowed to wait beyond the running batch; more get 429")
       ->capture_default_str();

@@ -35,9 +35,20 @@ struct HttpServerOptions {
   // Stream data waiting for a client that does not read is capped; past it the client is
   // dropped rather than letting the server's memory grow.
   std::size_t max_pending_stream_bytes = 4u << 20;
+  // Pipelined requests that arrive while one is answered wait in a buffer of about this size;
+  // past it the server stops reading until the answer is out, and TCP holds the client back.
+  std::size_t max_pipelined_bytes = 64u << 10;
+  // Web origins (scheme://host[:port], or * for any) whose pages may call the server from a
+  // browser: preflight OPTIONS requests are answered by the server itself, before the handler,
+  // and answers to these origins carry Access-Control-Allow-Origin. Empty: no CORS at all.
+  std::vector<std::string> allowed_origins;
 };
 
 // Answers one request. Every method is thread-safe and does nothing once the connection is gone.
+// The server frames what it is given for the request: a HEAD request (handed to the handler as
+// HEAD, to be answered like GET) gets the header only, with the Content-Length the body would
+// have had; a stream answered to HEAD is complete with its header. An HTTP/1.0 client gets a
+// stream unchunked, ended by closing the connection.
 class Responder {
  public:
   virtual ~Responder() = default;
@@ -51,11 +62,15 @@ class Responder {
   virtual void start_stream(unsigned status, std::string content_type) = 0;
   virtual void send(std::string data) = 0;
   virtual void finish() = 0;
-  // Called once, on an I/O thread, if the client disconnects (or is dropped) before the response
-  // is complete. Set it before the work starts; a client that is already gone calls it at once.
+  // Called once, on an I/O thread, if the response can no longer be delivered: the client
+  // disconnected or was dropped before it was complete, or (HEAD) it was complete before the work
+  // was. Set it before the work starts; a client that is already gone calls it at once.
   virtual void on_disconnect(std::function<void()> callback) = 0;
 };
 
+// Called on an I/O thread, one request of a connection at a time (pipelined requests wait for
+// the answer before theirs). An exception it lets escape is answered with a 500 for that request
+// alone (or, once a stream has begun, ends the connection, so the client sees it cut short).
 using HttpHandler = std::function<void(HttpRequest&&, std::shared_ptr<Responder>)>;
 
 class HttpServer {

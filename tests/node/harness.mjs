@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -243,6 +244,152 @@ export function streamRequest(server, urlPath, body, { onEvent = () => {}, heade
     req.end(payload);
   });
   return withTimeout(finished, timeoutMs, `stream ${urlPath}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw connections
+
+// A TCP connection that reads HTTP/1.x responses as the server framed them, for what node:http
+// hides or will not send: pipelined requests, HEAD framing, 1xx interim responses, HTTP/1.0,
+// half-closed connections. Every wait is bounded.
+export class RawConnection {
+  static async open(server, { timeoutMs = 5000 } = {}) {
+    const connection = new RawConnection(net.connect(server.port, server.host));
+    await withTimeout(new Promise((resolve, reject) => {
+      connection.socket.once('connect', resolve);
+      connection.socket.once('error', reject);
+    }), timeoutMs, 'connect');
+    return connection;
+  }
+
+  constructor(socket) {
+    this.socket = socket;
+    this.buffer = Buffer.alloc(0);
+    this.ended = false;  // the server closed (or reset) the connection
+    this.error = null;
+    this.wake = () => {};
+    socket.on('data', (data) => { this.buffer = Buffer.concat([this.buffer, data]); this.wake(); });
+    socket.on('error', (error) => { this.error = error; });
+    socket.on('close', () => { this.ended = true; this.wake(); });
+  }
+
+  write(bytes) { this.socket.write(bytes); }
+  // shutdown(SHUT_WR): no more requests, but the answers are still read.
+  halfClose() { this.socket.end(); }
+  destroy() { this.socket.destroy(); }
+
+  // Resolves once `parse` (given the bytes so far and whether the server has closed) returns a
+  // result, which it may take from the front of the buffer by returning { value, used }.
+  async #next(parse, timeoutMs, what) {
+    const wait = new Promise((resolve, reject) => {
+      this.wake = () => {
+        try {
+          const result = parse(this.buffer, this.ended);
+          if (!result) return;
+          this.buffer = this.buffer.subarray(result.used);
+          this.wake = () => {};
+          resolve(result.value);
+        } catch (error) {
+          this.wake = () => {};
+          reject(error);
+        }
+      };
+    });
+    this.wake();
+    return withTimeout(wait, timeoutMs, what);
+  }
+
+  // The next response: { version, status, headers (lower-case names), body (Buffer), interim
+  // (statuses of the 1xx responses before it) }. `head`: the response to a HEAD request, which
+  // has no body whatever its header says.
+  response({ head = false, timeoutMs = 10000 } = {}) {
+    return this.#next((bytes, ended) => parseResponse(bytes, ended, head), timeoutMs, 'a response');
+  }
+
+  // The next interim (1xx) response's status, left off the front of what arrives.
+  interimResponse({ timeoutMs = 10000 } = {}) {
+    return this.#next((bytes) => {
+      const headEnd = bytes.indexOf('\r\n\r\n');
+      if (headEnd < 0) return null;
+      const status = Number(bytes.subarray(0, headEnd).toString('latin1').match(/^HTTP\/\d\.\d (\d{3})/)?.[1]);
+      if (!(status >= 100 && status < 200)) throw new Error(`a 1xx response expected, got ${bytes.subarray(0, headEnd)}`);
+      return { value: status, used: headEnd + 4 };
+    }, timeoutMs, 'an interim response');
+  }
+
+  // The bytes that arrive within `ms` (for checking that nothing does).
+  async bytesWithin(ms) {
+    await sleep(ms);
+    const bytes = this.buffer;
+    this.buffer = Buffer.alloc(0);
+    return bytes;
+  }
+
+  // Resolves true once the server has closed the connection, false if it has not within `ms`.
+  async closedWithin(ms) {
+    const deadline = Date.now() + ms;
+    while (!this.ended && Date.now() < deadline) await sleep(10);
+    return this.ended;
+  }
+}
+
+// One HTTP/1.x response from the front of `bytes`, or null when more bytes are needed. Throws
+// when the connection ended before a whole response.
+function parseResponse(bytes, ended, head) {
+  const interim = [];
+  let start = 0;
+  for (;;) {
+    const headEnd = bytes.indexOf('\r\n\r\n', start);
+    if (headEnd < 0) return incomplete(ended, bytes, 'header');
+    const lines = bytes.subarray(start, headEnd).toString('latin1').split('\r\n');
+    const statusLine = lines[0].match(/^HTTP\/(\d\.\d) (\d{3})/);
+    if (!statusLine) throw new Error(`not a status line: ${JSON.stringify(lines[0])}`);
+    const status = Number(statusLine[2]);
+    const headers = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    }
+    const bodyStart = headEnd + 4;
+    if (status >= 100 && status < 200) {
+      interim.push(status);
+      start = bodyStart;
+      continue;
+    }
+    const response = { version: statusLine[1], status, headers, interim };
+    const done = (body, used) => ({ value: { ...response, body }, used });
+    if (head || status === 204 || status === 304) return done(Buffer.alloc(0), bodyStart);
+    if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+      const pieces = [];
+      let at = bodyStart;
+      for (;;) {
+        const sizeEnd = bytes.indexOf('\r\n', at);
+        if (sizeEnd < 0) return incomplete(ended, bytes, 'chunk size');
+        const size = parseInt(bytes.subarray(at, sizeEnd).toString('latin1'), 16);
+        if (Number.isNaN(size)) throw new Error('malformed chunk size');
+        if (bytes.length < sizeEnd + 2 + size + 2) return incomplete(ended, bytes, 'chunk');
+        if (size === 0) return done(Buffer.concat(pieces), sizeEnd + 4);
+        pieces.push(bytes.subarray(sizeEnd + 2, sizeEnd + 2 + size));
+        at = sizeEnd + 2 + size + 2;
+      }
+    }
+    if (headers['content-length'] !== undefined) {
+      const length = Number(headers['content-length']);
+      if (bytes.length < bodyStart + length) return incomplete(ended, bytes, 'body');
+      return done(bytes.subarray(bodyStart, bodyStart + length), bodyStart + length);
+    }
+    // Neither: the body runs to the end of the connection.
+    return ended ? done(bytes.subarray(bodyStart), bytes.length) : null;
+  }
+}
+
+function incomplete(ended, bytes, what) {
+  if (!ended) return null;
+  if (bytes.length === 0) throw new Error('the server closed the connection without a response');
+  throw new Error(`the connection closed in the middle of a response's ${what} ` +
+    `(${bytes.length} bytes: ${JSON.stringify(bytes.subarray(0, 200).toString('latin1'))})`);
 }
 
 // ---------------------------------------------------------------------------------------------
