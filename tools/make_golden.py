@@ -22,7 +22,11 @@ import time
 import traceback
 import zlib
 
+from router_margins import RouterGaps, is_router_weight
+
 MARGIN_MIN = 1e-3  # absolute logit gap between the top-2 tokens on every greedy step
+ROUTER_GAP_MIN = 3e-3  # MoE: least gap between the k-th and (k+1)-th router logit of any token
+ROUTER_SCALE = 4.0  # MoE: router weights' std times hidden^-1/2, so that experts' scores spread
 MAX_SEEDS = 10
 BOS_ID = 1
 EOS_ID = 2
@@ -92,6 +96,32 @@ def fixture_specs():
                             "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
                         final_logit_softcapping=None, attn_logit_softcapping=None),
             prompt_lens=(5, 20), max_new_tokens=16),
+        # Mixture-of-Experts (issue 18): 8 experts, top-2. Mixtral renormalises the top-k
+        # weights; Qwen2-MoE does not and adds a shared expert behind a sigmoid gate, with dense
+        # layers where (layer + 1) % decoder_sparse_step != 0; Qwen3-MoE renormalises
+        # (norm_topk_prob) and keeps the layers of mlp_only_layers dense.
+        "mixtral_moe": dict(
+            arch="mixtral", saved="float32", moe=dict(experts=8, top_k=2),
+            config=dict(COMMON, tie_word_embeddings=False, num_local_experts=8,
+                        num_experts_per_tok=2, router_jitter_noise=0.0, sliding_window=None,
+                        rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+            prompt_lens=(5, 17), max_new_tokens=24),
+        "qwen2_moe": dict(
+            arch="qwen2_moe", saved="float32", moe=dict(experts=8, top_k=2),
+            config=dict(COMMON, num_hidden_layers=4, tie_word_embeddings=False, num_experts=8,
+                        num_experts_per_tok=2, moe_intermediate_size=32,
+                        shared_expert_intermediate_size=64, norm_topk_prob=False,
+                        decoder_sparse_step=2, mlp_only_layers=[], use_sliding_window=False,
+                        rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+            prompt_lens=(5, 17), max_new_tokens=24),
+        "qwen3_moe": dict(
+            arch="qwen3_moe", saved="float32", moe=dict(experts=8, top_k=2),
+            config=dict(COMMON, num_hidden_layers=4, head_dim=32, tie_word_embeddings=False,
+                        num_experts=8, num_experts_per_tok=2, moe_intermediate_size=32,
+                        norm_topk_prob=True, decoder_sparse_step=1, mlp_only_layers=[2],
+                        use_sliding_window=False,
+                        rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+            prompt_lens=(5, 17), max_new_tokens=24),
         "gqa_odd_heads": dict(
             arch="llama", saved="float32",
             config=dict(COMMON, hidden_size=96, intermediate_size=192, num_attention_heads=6,
@@ -156,16 +186,22 @@ def model_classes(arch):
         "qwen2": (T.Qwen2Config, T.Qwen2ForCausalLM),
         "qwen3": (T.Qwen3Config, T.Qwen3ForCausalLM),
         "gemma3": (T.Gemma3TextConfig, T.Gemma3ForCausalLM),
+        "mixtral": (T.MixtralConfig, T.MixtralForCausalLM),
+        "qwen2_moe": (T.Qwen2MoeConfig, T.Qwen2MoeForCausalLM),
+        "qwen3_moe": (T.Qwen3MoeConfig, T.Qwen3MoeForCausalLM),
     }[arch]
 
 
-def reinit_(torch, model, norm_center=1.0):
+def reinit_(torch, model, norm_center=1.0, moe=None):
     """Weights with O(1) activations and well separated logits (HF's std 0.02 init gives
     near-flat logits). named_parameters() yields a tied tensor once (as the embedding).
-    norm_center is 0 for models whose RMSNorm scales by (1 + weight), as Gemma's does."""
+    norm_center is 0 for models whose RMSNorm scales by (1 + weight), as Gemma's does. MoE
+    routers get ROUTER_SCALE times the usual spread, so that expert choices are clear."""
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "norm" in name:                       # RMSNorm weights incl. q_norm / k_norm
+            if moe and is_router_weight(name, tuple(p.shape), moe["experts"]):
+                p.normal_(0.0, ROUTER_SCALE * p.shape[1] ** -0.5)
+            elif "norm" in name:                     # RMSNorm weights incl. q_norm / k_norm
                 p.copy_(norm_center + 0.1 * torch.randn_like(p))
             elif name.endswith(".bias"):
                 p.normal_(0.0, 0.1)
@@ -173,12 +209,25 @@ def reinit_(torch, model, norm_center=1.0):
                 p.normal_(0.0, 1.0)
             elif p.dim() == 2:                        # nn.Linear weight [out, in] incl. untied lm_head
                 p.normal_(0.0, p.shape[1] ** -0.5)
+            elif p.dim() == 3 and moe:                # experts fused: [experts, out, in]
+                p.normal_(0.0, p.shape[-1] ** -0.5)
             else:
                 raise RuntimeError(f"reinit: unexpected parameter {name} {tuple(p.shape)}")
 
 
 def safetensors_files(path):
     return sorted(f for f in os.listdir(path) if f.endswith(".safetensors"))
+
+
+def stored_tensor_names(path):
+    """Tensor names in the safetensors headers, to see the layout HF saved."""
+    import struct
+    names = []
+    for f in safetensors_files(path):
+        with open(os.path.join(path, f), "rb") as fh:
+            n = struct.unpack("<Q", fh.read(8))[0]
+            names += [k for k in json.loads(fh.read(n)) if k != "__metadata__"]
+    return sorted(names)
 
 
 def safetensors_dtypes(path):
@@ -313,7 +362,7 @@ def build_fixture(torch, name, spec, out_dir, device):
         torch.manual_seed(seed)
         config = cfg_cls(**spec["config"])
         model = model_cls(config)  # on CPU, float32
-        reinit_(torch, model, spec.get("norm_center", 1.0))
+        reinit_(torch, model, spec.get("norm_center", 1.0), spec.get("moe"))
         if spec["config"].get("tie_word_embeddings"):
             emb, head = model.get_input_embeddings().weight, model.get_output_embeddings().weight
             if emb.data_ptr() != head.data_ptr():
@@ -323,14 +372,24 @@ def build_fixture(torch, name, spec, out_dir, device):
         n_params = sum(p.numel() for p in model.parameters())
         if attempt == 0:
             print(f"  config as HF reads it: {config.to_json_string(use_diff=True)}", flush=True)
+            if spec.get("moe"):
+                print("  parameters: " + ", ".join(f"{n} {tuple(p.shape)}" for n, p in model.named_parameters()
+                                                    if ".0." in n or "layers" not in n), flush=True)
         n_shards = save_fixture(torch, model, spec, path)
         del model
+        if attempt == 0 and spec.get("moe"):
+            print(f"  stored tensors: {stored_tensor_names(path)[:40]}", flush=True)
         m = load_f32(torch, path, device)
+        router = RouterGaps(torch, m, spec["moe"]["experts"], spec["moe"]["top_k"]) if spec.get("moe") else None
         cases, notes = [], []
         for p in prompts:
             c, nt = run_case(torch, m, p, spec["max_new_tokens"], device)
             cases.append(c)
             notes += nt
+        if router:
+            router.close()
+            if router.smallest < ROUTER_GAP_MIN:
+                notes.append(f"router top-k gap {router.smallest:.3g} < {ROUTER_GAP_MIN}")
         del m
         min_margin = min(c["min_top2_margin"] for c in cases)
         print(f"  seed {seed}: params={n_params} shards={n_shards} min_margin={min_margin:.4g} "
@@ -347,6 +406,8 @@ def build_fixture(torch, name, spec, out_dir, device):
                 "safetensors_dtypes": safetensors_dtypes(path),
                 "cases": cases,
             }
+            if router:
+                golden["min_router_topk_gap"] = router.smallest
             with open(os.path.join(path, "golden.json"), "w") as fh:
                 json.dump(golden, fh)
                 fh.write("\n")
