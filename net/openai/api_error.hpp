@@ -3,6 +3,8 @@
 // request is read and checked, turned into the response body by the service.
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace tessera::net {
 
@@ -19,6 +21,9 @@ struct ApiError : std::runtime_error {
   std::string param;  // the request field at fault, when there is one
   std::string type;   // empty: derived from the status
   std::string code;
+  // Header fields the response needs beyond those its status implies (respond_error adds
+  // WWW-Authenticate to 401 and Retry-After to 429 and 503 itself), e.g. Allow on a 405.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // 400 naming the field: "<field>: <problem>".

@@ -5,7 +5,9 @@
 #include <limits>
 
 #include "net/openai/api_error.hpp"
+#include "net/openai/unsupported_parameters.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/core/json_parse.hpp"
 
 namespace tessera::net {
 namespace {
@@ -92,8 +94,8 @@ void check_content(const Json& content, const std::string& field) {
 }
 
 // Text parts read as one string, as most servers for open-weight models read them: the chat
-// templates of text-only models expect a string.
-Json join_text_parts(Json messages) {
+// templates of text-only models expect a string. In place: messages are the bulk of a body.
+void join_text_parts(Json& messages) {
   for (auto& message : messages) {
     auto content = message.find("content");
     if (content == message.end() || !content->is_array()) continue;
@@ -102,12 +104,12 @@ Json join_text_parts(Json messages) {
       if (i > 0) text += '\n';
       text += (*content)[i]["text"].get<std::string>();
     }
-    *content = text;
+    *content = std::move(text);
   }
-  return messages;
 }
 
-Json chat_messages(const Json& body) {
+// Checked, then moved out of the body: a conversation is not copied.
+Json chat_messages(Json& body) {
   const auto it = body.find("messages");
   if (it == body.end() || it->is_null()) throw bad_field("messages", "is required");
   if (!it->is_array() || it->empty()) throw bad_field("messages", "must be a non-empty array");
@@ -129,7 +131,27 @@ Json chat_messages(const Json& body) {
     }
     if (content != message.end()) check_content(*content, field + ".content");
   }
-  return join_text_parts(*it);
+  Json messages = std::move(*it);
+  join_text_parts(messages);
+  return messages;
+}
+
+// vLLM's extras that shape how the template renders the conversation.
+void read_template_options(const Json& body, ApiRequest& request) {
+  request.add_generation_prompt = boolean(body, "add_generation_prompt").value_or(true);
+  const Json* kwargs = find(body, "chat_template_kwargs");
+  if (!kwargs) return;
+  if (!kwargs->is_object()) throw bad_field("chat_template_kwargs", "must be an object");
+  // What the service sets itself, and tools, which would make the model call tools that no one
+  // parses out of its answer.
+  static const char* const reserved[] = {"messages", "add_generation_prompt", "bos_token",
+                                         "eos_token", "tools", "documents"};
+  for (const char* key : reserved) {
+    if (kwargs->contains(key)) {
+      throw bad_field(std::string("chat_template_kwargs.") + key, "may not be set here");
+    }
+  }
+  request.template_kwargs = *kwargs;
 }
 
 std::vector<std::int32_t> token_ids(const Json& array) {
@@ -209,8 +231,19 @@ void read_sampling(const Json& body, ApiRequest& request) {
 
 }  // namespace
 
-ApiRequest parse_api_request(const Json& body, Endpoint endpoint) {
+ApiRequest read_api_request(std::string_view text, Endpoint endpoint) {
+  Json body;
+  try {
+    body = parse_ordered_json(text, "the request body", ErrorCategory::invalid_argument);
+  } catch (const Error& e) {
+    throw ApiError(400, e.what());
+  }
+  return parse_api_request(std::move(body), endpoint);
+}
+
+ApiRequest parse_api_request(Json body, Endpoint endpoint) {
   if (!body.is_object()) throw ApiError(400, "the request body must be a JSON object");
+  refuse_unsupported_parameters(body);
   ApiRequest request;
   request.endpoint = endpoint;
   if (const Json* model = find(body, "model")) {
@@ -219,15 +252,14 @@ ApiRequest parse_api_request(const Json& body, Endpoint endpoint) {
   }
   if (endpoint == Endpoint::chat) {
     request.messages = chat_messages(body);
+    read_template_options(body, request);
     request.max_tokens = integer(body, "max_completion_tokens", 1, std::numeric_limits<std::int64_t>::max());
-    if (!request.max_tokens) {
-      request.max_tokens = integer(body, "max_tokens", 1, std::numeric_limits<std::int64_t>::max());
-    }
+    if (request.max_tokens) request.max_tokens_field = "max_completion_tokens";
   } else {
     read_prompt(body, request);
+  }
+  if (!request.max_tokens) {
     request.max_tokens = integer(body, "max_tokens", 1, std::numeric_limits<std::int64_t>::max());
-    if (boolean(body, "echo").value_or(false)) throw bad_field("echo", "is not supported");
-    if (find(body, "suffix")) throw bad_field("suffix", "is not supported");
   }
   if (const auto n = integer(body, "n", 1, 128); n && *n != 1) {
     throw bad_field("n", "only n = 1 is supported");
@@ -239,6 +271,8 @@ ApiRequest parse_api_request(const Json& body, Endpoint endpoint) {
   request.stream = boolean(body, "stream").value_or(false);
   if (const Json* options = find(body, "stream_options")) {
     if (!options->is_object()) throw bad_field("stream_options", "must be an object");
+    // As OpenAI answers: the options are for a stream, and there is none.
+    if (!request.stream) throw bad_field("stream_options", "is only allowed when stream is true");
     const auto include = options->find("include_usage");
     if (include != options->end() && !include->is_null()) {
       if (!include->is_boolean()) throw bad_field("stream_options.include_usage", "must be a boolean");

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/sampling/sampling_params.hpp"
@@ -22,6 +23,9 @@ struct ApiRequest {
   std::vector<std::int32_t> prompt_ids;  // ... or token ids (exactly one of the two is used)
   bool prompt_is_ids = false;
   std::optional<std::int64_t> max_tokens;  // absent: up to the context's end
+  std::string max_tokens_field = "max_tokens";  // or max_completion_tokens: the one the client sent
+  bool add_generation_prompt = true;  // chat: vLLM's extension, passed to the template
+  nlohmann::ordered_json template_kwargs = nlohmann::ordered_json::object();  // chat_template_kwargs
   runtime::SamplingParams sampling;   // OpenAI's defaults: temperature 1, top_p 1
   std::vector<std::string> stop;
   bool stream = false;
@@ -30,7 +34,13 @@ struct ApiRequest {
   bool skip_special_tokens = true;
 };
 
-// Throws ApiError for a body that is not a JSON object or holds a bad field.
-ApiRequest parse_api_request(const nlohmann::ordered_json& body, Endpoint endpoint);
+// Throws ApiError for a body that is not a JSON object or holds a bad field, or that asks for
+// something tessera does not do (see unsupported_parameters.hpp). Takes the body by value so
+// that the messages move out of it instead of being copied.
+ApiRequest parse_api_request(nlohmann::ordered_json body, Endpoint endpoint);
+
+// The same from the body's text, parsed with bounded nesting: text that is not JSON, nests too
+// deep or holds a number beyond a double (1e400) is an ApiError (400) naming the request body.
+ApiRequest read_api_request(std::string_view body, Endpoint endpoint);
 
 }  // namespace tessera::net

@@ -9,6 +9,7 @@
 #include "net/http/http_text.hpp"
 #include "net/openai/api_error.hpp"
 #include "net/openai/api_response.hpp"
+#include "net/openai/unsupported_parameters.hpp"
 #include "runtime/core/error.hpp"
 
 namespace tessera::net {
@@ -43,15 +44,72 @@ std::string field_of(const std::string& message) {
   return message.substr(0, end == std::string::npos ? 0 : end);
 }
 
-void respond_json(Responder& responder, unsigned status, const OrderedJson& body) {
-  responder.respond(status, kJson, body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace));
+// A client told "busy" should come back, and soon: requests finish in seconds.
+constexpr const char* kRetryAfterSeconds = "1";
+
+void respond_json(Responder& responder, unsigned status, const OrderedJson& body,
+                  HttpHeaders headers = {}) {
+  responder.respond(status, kJson, body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace),
+                    std::move(headers));
+}
+
+// Whether an Error thrown while reading a request is the request's fault (400) or the server's.
+bool client_error(ErrorCategory category) {
+  switch (category) {
+    case ErrorCategory::invalid_argument:
+    case ErrorCategory::tokenizer:       // text that cannot be encoded
+    case ErrorCategory::chat_template:  // a conversation the template refuses
+    case ErrorCategory::unsupported:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The answer to the exception being handled: whatever went wrong, it ends this request alone.
+void respond_exception(Responder& responder, const std::string& what_request) noexcept {
+  try {
+    try {
+      throw;
+    } catch (const ApiError& error) {
+      respond_error(responder, error);
+    } catch (const Error& error) {
+      const bool client = client_error(error.category());
+      if (!client) std::fprintf(stderr, "tessera: %s failed: %s\n", what_request.c_str(), error.what());
+      respond_error(responder, ApiError(client ? 400 : 500, error.what()));
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "tessera: internal error in %s: %s\n", what_request.c_str(), error.what());
+      respond_error(responder, ApiError(500, "internal error"));
+    } catch (...) {
+      std::fprintf(stderr, "tessera: internal error in %s\n", what_request.c_str());
+      respond_error(responder, ApiError(500, "internal error"));
+    }
+  } catch (...) {  // not even the error could be sent (out of memory): the connection will close
+  }
+}
+
+std::string request_name(const HttpRequest& request) {
+  return std::string(request.method_string()) + " " + path_of(request);
+}
+
+// GET routes answer HEAD too (the HTTP server leaves the body out of the response).
+constexpr const char* kGetMethods = "GET, HEAD";
+constexpr const char* kPostMethods = "POST";
+
+bool method_allowed(http::verb method, const char* allowed) {
+  if (allowed == kPostMethods) return method == http::verb::post;
+  return method == http::verb::get || method == http::verb::head;
 }
 
 }  // namespace
 
 void respond_error(Responder& responder, const ApiError& error) {
+  HttpHeaders headers(error.headers.begin(), error.headers.end());
+  if (error.status == 401) headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (error.status == 429 || error.status == 503) headers.emplace_back("Retry-After", kRetryAfterSeconds);
   responder.respond(error.status, kJson,
-                    error_json(error.status, error.what(), error.param, error.type, error.code));
+                    error_json(error.status, error.what(), error.param, error.type, error.code),
+                    std::move(headers));
 }
 
 // One completion request from submission to its last byte. The engine calls on_token and
@@ -135,8 +193,14 @@ struct OpenAiService::Generation {
     if (final.finish_reason == "error" && std::this_thread::get_id() == submitting_thread) {
       // Refused by the engine's own checks before it took the request.
       const bool stopped = final.error == "the engine is shut down";
+      std::string field = field_of(final.error);
+      std::string message = final.error;
+      if (field == "max_tokens") {  // the engine knows one name; the client may have used the other
+        message = api.max_tokens_field + message.substr(field.size());
+        field = api.max_tokens_field;
+      }
       respond_error(*responder, stopped ? ApiError(503, "the server is shutting down")
-                                        : ApiError(400, final.error, field_of(final.error)));
+                                        : ApiError(400, message, field));
       return;
     }
     if (final.finish_reason == "stop" || final.finish_reason == "length") {
@@ -180,17 +244,31 @@ struct OpenAiService::Generation {
 };
 
 OpenAiService::OpenAiService(OpenAiServiceOptions options, actors::Engine& engine)
-    : options_(std::move(options)), engine_(engine), created_(unix_seconds()) {
+    : options_(std::move(options)),
+      api_key_(options_.api_key),
+      engine_(engine),
+      created_(unix_seconds()),
+      prompt_workers_(options_.prompt_threads, options_.max_waiting_prompts) {
   const auto& engine_config = engine_.config();
-  context_tokens_ = engine_.kv_blocks() * engine_config.block_size;
-  if (const auto positions = engine_.model_config().max_position_embeddings; positions > 0) {
-    context_tokens_ = std::min(context_tokens_, positions);
+  const auto kv_capacity = engine_.kv_blocks() * engine_config.block_size;
+  const auto positions = engine_.model_config().max_position_embeddings;
+  // The binding limit is the smaller one, and the client is told which it is.
+  if (positions > 0 && positions <= kv_capacity) {
+    context_tokens_ = positions;
+    context_limit_ = "the model's context of " + std::to_string(positions) +
+                     " tokens (max_position_embeddings)";
+  } else {
+    context_tokens_ = kv_capacity;
+    context_limit_ = "the KV pool's capacity of " + std::to_string(kv_capacity) + " tokens";
   }
   const auto& dir = engine_config.model_dir;
   if (std::filesystem::exists(dir / "tokenizer.json")) {
     tokenizer_ = runtime::Tokenizer::load(dir);
+    prompt_bound_ = PromptBound::for_tokenizer(dir, *tokenizer_, engine_.model_config().vocab_size);
     try {
       chat_template_ = runtime::ChatTemplate::from_model_dir(dir);
+      // A template that never mentions tool_calls drops them from the conversation unseen.
+      template_renders_tool_calls_ = chat_template_->source().find("tool_calls") != std::string::npos;
     } catch (const Error& e) {
       chat_template_problem_ = e.what();
     }
@@ -199,28 +277,42 @@ OpenAiService::OpenAiService(OpenAiServiceOptions options, actors::Engine& engin
   }
 }
 
-OpenAiService::~OpenAiService() = default;
+OpenAiService::~OpenAiService() {
+  begin_shutdown();  // what still waits for a prompt worker is refused, quickly
+  prompt_workers_.stop();
+}
 
 bool OpenAiService::authorised(const HttpRequest& request) const {
-  if (options_.api_key.empty()) return true;
+  if (!api_key_.required()) return true;
   const auto header = request.find(http::field::authorization);
-  return header != request.end() && std::string(header->value()) == "Bearer " + options_.api_key;
+  if (header == request.end()) return false;
+  const auto value = header->value();
+  return api_key_.accepts(std::string_view(value.data(), value.size()));
 }
 
 void OpenAiService::handle(HttpRequest&& request, std::shared_ptr<Responder> responder) {
+  try {
+    route(request, responder);
+  } catch (...) {
+    respond_exception(*responder, request_name(request));
+  }
+}
+
+void OpenAiService::route(HttpRequest& request, const std::shared_ptr<Responder>& responder) {
   const std::string path = path_of(request);
-  const auto method = request.method();
-  const auto allow = [&](http::verb verb) {
-    if (method == verb) return true;
-    respond_error(*responder, ApiError(405, "use " + std::string(http::to_string(verb)) + " for " + path));
+  const auto allow = [&](const char* methods) {
+    if (method_allowed(request.method(), methods)) return true;
+    ApiError error(405, "use " + std::string(methods) + " for " + path);
+    error.headers.emplace_back("Allow", methods);
+    respond_error(*responder, error);
     return false;
   };
   if (path == "/health") {
-    if (allow(http::verb::get)) respond_health(*responder);
+    if (allow(kGetMethods)) respond_health(*responder);
     return;
   }
   if (path == "/metrics") {
-    if (allow(http::verb::get)) respond_metrics(*responder);
+    if (allow(kGetMethods)) respond_metrics(*responder);
     return;
   }
   if (path.rfind("/v1/", 0) == 0 && !authorised(request)) {
@@ -229,22 +321,30 @@ void OpenAiService::handle(HttpRequest&& request, std::shared_ptr<Responder> res
     return;
   }
   if (path == "/v1/models") {
-    if (allow(http::verb::get)) respond_models(*responder);
+    if (allow(kGetMethods)) respond_models(*responder);
     return;
   }
-  if (path == "/v1/models/" + options_.model_id) {
-    if (!allow(http::verb::get)) return;
-    respond_json(*responder, 200,
-                 {{"id", options_.model_id}, {"object", "model"}, {"created", created_}, {"owned_by", "tessera"}});
+  if (const std::string prefix = "/v1/models/"; path.rfind(prefix, 0) == 0) {
+    if (allow(kGetMethods)) respond_model(*responder, path.substr(prefix.size()));
     return;
   }
   if (path == "/v1/chat/completions" || path == "/v1/completions") {
-    if (!allow(http::verb::post)) return;
-    complete(request, path == "/v1/chat/completions" ? Endpoint::chat : Endpoint::completion,
-             std::move(responder));
+    if (!allow(kPostMethods)) return;
+    // The responder is shared, not moved: if complete() throws, handle() still answers with it.
+    complete(std::move(request), path == "/v1/chat/completions" ? Endpoint::chat : Endpoint::completion,
+             responder);
     return;
   }
   respond_error(*responder, ApiError(404, "no route for " + path, "", "invalid_request_error", "not_found"));
+}
+
+void OpenAiService::respond_model(Responder& responder, const std::string& id) const {
+  if (id != options_.model_id) {
+    throw ApiError(404, "the model '" + id + "' does not exist; this server serves '" + options_.model_id + "'",
+                   "model", "invalid_request_error", "model_not_found");
+  }
+  respond_json(responder, 200,
+               {{"id", options_.model_id}, {"object", "model"}, {"created", created_}, {"owned_by", "tessera"}});
 }
 
 void OpenAiService::respond_models(Responder& responder) const {
@@ -256,7 +356,7 @@ void OpenAiService::respond_models(Responder& responder) const {
 // and since when, so that a load balancer stops sending and an operator sees what to restart.
 void OpenAiService::respond_health(Responder& responder) const {
   if (shutting_down_) {
-    respond_json(responder, 503, {{"status", "shutting_down"}});
+    respond_json(responder, 503, {{"status", "shutting_down"}}, {{"Retry-After", kRetryAfterSeconds}});
     return;
   }
   const auto health = engine_.health();
@@ -281,7 +381,8 @@ void OpenAiService::respond_health(Responder& responder) const {
                 {"reason", health.reason},
                 {"missing_workers", std::move(missing)},
                 {"degraded_since", actors::utc_text(health.degraded_since)},
-                {"degraded_seconds", seconds_since(health.degraded_since)}});
+                {"degraded_seconds", seconds_since(health.degraded_since)}},
+               {{"Retry-After", kRetryAfterSeconds}});
 }
 
 void OpenAiService::respond_metrics(Responder& responder) const {
@@ -306,67 +407,108 @@ std::vector<std::int32_t> OpenAiService::prompt_tokens(const ApiRequest& api) co
   if (!tokenizer_) {
     throw ApiError(400, "this model has no tokenizer.json: give the prompt as token ids", "prompt");
   }
+  const std::string field = api.endpoint == Endpoint::chat ? "messages" : "prompt";
   try {
-    if (api.endpoint == Endpoint::completion) return tokenizer_->encode(api.prompt_text, true);
+    if (api.endpoint == Endpoint::completion) {
+      refuse_what_cannot_fit(api.prompt_text.size(), field);
+      return tokenizer_->encode(api.prompt_text, true);
+    }
     if (!chat_template_) throw ApiError(400, "chat is unavailable: " + chat_template_problem_, "messages");
+    if (!template_renders_tool_calls_) {
+      if (const auto tool_field = tool_use_in_history(api.messages)) {
+        throw bad_field(*tool_field, "tool calls and tool results cannot be given to this model: its "
+                                     "chat template does not render tool calls");
+      }
+    }
     // The rendered template holds its special tokens already, as with HF's apply_chat_template.
-    const std::string text = chat_template_->render(api.messages, true, OrderedJson::object());
+    const std::string text = chat_template_->render(api.messages, api.add_generation_prompt, api.template_kwargs);
+    refuse_what_cannot_fit(text.size(), field);
     return tokenizer_->encode(text, false);
   } catch (const Error& e) {
-    throw ApiError(400, e.what(), api.endpoint == Endpoint::chat ? "messages" : "prompt");
+    throw ApiError(400, e.what(), field);
   }
 }
 
-void OpenAiService::complete(const HttpRequest& request, Endpoint endpoint,
-                             std::shared_ptr<Responder> responder) {
+// Before the expensive part: tokenizing 8 MB takes seconds, and the bound says at once that
+// its tokens could never fit.
+void OpenAiService::refuse_what_cannot_fit(std::size_t prompt_bytes, const std::string& field) const {
+  const auto at_least = prompt_bound_.min_tokens(prompt_bytes);
+  if (at_least < context_tokens_) return;
+  throw bad_field(field, "the prompt's " + std::to_string(prompt_bytes) + " bytes are at least " +
+                             std::to_string(at_least) + " tokens, which leave no room in " +
+                             context_limit_);
+}
+
+// The engine checks this too, but names only max_tokens and tests its KV pool first; here the
+// client hears the field it sent and the limit that binds. Written so that no sum overflows.
+void OpenAiService::check_room(const ApiRequest& api, std::size_t prompt_tokens) const {
+  const auto prompt = static_cast<std::int64_t>(prompt_tokens);
+  const auto room = context_tokens_ - prompt;
+  if (room < 1) {
+    throw bad_field(api.endpoint == Endpoint::chat ? "messages" : "prompt",
+                    "the prompt's " + std::to_string(prompt) + " tokens leave no room in " + context_limit_);
+  }
+  if (api.max_tokens && *api.max_tokens > room) {
+    throw bad_field(api.max_tokens_field,
+                    "the prompt's " + std::to_string(prompt) + " tokens plus " +
+                        std::to_string(*api.max_tokens) + " new ones exceed " + context_limit_ +
+                        "; at most " + std::to_string(room) + " new tokens fit");
+  }
+}
+
+// On the I/O thread only what is cheap: the request moves to a prompt worker, or is refused
+// with 429 when too many already wait for one.
+void OpenAiService::complete(HttpRequest&& request, Endpoint endpoint, std::shared_ptr<Responder> responder) {
+  if (shutting_down_) throw ApiError(503, "the server is shutting down");
+  // std::function needs a copyable task; the body itself is never copied.
+  auto shared = std::make_shared<HttpRequest>(std::move(request));
+  const bool queued = prompt_workers_.try_post([this, shared, endpoint, responder] {
+    try {
+      prepare(*shared, endpoint, responder);
+    } catch (...) {
+      respond_exception(*responder, request_name(*shared));
+    }
+  });
+  if (!queued) {
+    throw ApiError(429, "too many requests are waiting to be read; retry later", "",
+                   "rate_limit_exceeded", "rate_limit_exceeded");
+  }
+}
+
+void OpenAiService::prepare(const HttpRequest& request, Endpoint endpoint,
+                            std::shared_ptr<Responder> responder) {
   auto generation = std::make_shared<Generation>();
   generation->arrival = Clock::now();
-  try {
-    if (shutting_down_) throw ApiError(503, "the server is shutting down");
-    OrderedJson body;
-    try {
-      body = OrderedJson::parse(request.body());
-    } catch (const nlohmann::json::parse_error& e) {
-      throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what());
-    }
-    ApiRequest api = parse_api_request(body, endpoint);
-    if (!api.model.empty() && api.model != options_.model_id) {
-      throw ApiError(404, "the model '" + api.model + "' does not exist; this server serves '" +
-                              options_.model_id + "'",
-                     "model", "invalid_request_error", "model_not_found");
-    }
-    actors::GenerateRequest generate;
-    generate.prompt = prompt_tokens(api);
-    const auto room = context_tokens_ - static_cast<std::int64_t>(generate.prompt.size());
-    if (!api.max_tokens && room < 1) {
-      throw bad_field(endpoint == Endpoint::chat ? "messages" : "prompt",
-                      "the prompt's " + std::to_string(generate.prompt.size()) +
-                          " tokens leave no room in the context of " +
-                          std::to_string(context_tokens_) + " tokens");
-    }
-    generate.max_tokens = api.max_tokens.value_or(room);
-    generate.sampling = api.sampling;
-    generate.stop = api.stop;
-    generate.ignore_eos = api.ignore_eos;
-    generate.skip_special_tokens = api.skip_special_tokens;
-    if (in_flight_.fetch_add(1) >= engine_.config().max_running + options_.max_queue) {
-      --in_flight_;
-      throw ApiError(429, "too many requests are queued; retry later", "", "rate_limit_exceeded",
-                     "rate_limit_exceeded");
-    }
-    generation->service = this;
-    generation->api = std::move(api);
-    generation->who = {endpoint, random_id(endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-"),
-                       unix_seconds(), options_.model_id};
-    generation->responder = responder;
-    generation->submitting_thread = std::this_thread::get_id();
-    const auto handle = engine_.submit(
-        std::move(generate), [generation](const actors::TokenEvent& e) { generation->on_token(e); },
-        [generation](const actors::FinalEvent& e) { generation->on_final(e); });
-    responder->on_disconnect([&engine = engine_, id = handle.id()] { engine.cancel(id); });
-  } catch (const ApiError& error) {
-    respond_error(*responder, error);
+  if (shutting_down_) throw ApiError(503, "the server is shutting down");
+  ApiRequest api = read_api_request(request.body(), endpoint);
+  if (!api.model.empty() && api.model != options_.model_id) {
+    throw ApiError(404, "the model '" + api.model + "' does not exist; this server serves '" +
+                            options_.model_id + "'",
+                   "model", "invalid_request_error", "model_not_found");
   }
+  actors::GenerateRequest generate;
+  generate.prompt = prompt_tokens(api);
+  check_room(api, generate.prompt.size());
+  generate.max_tokens = api.max_tokens.value_or(context_tokens_ - static_cast<std::int64_t>(generate.prompt.size()));
+  generate.sampling = api.sampling;
+  generate.stop = api.stop;
+  generate.ignore_eos = api.ignore_eos;
+  generate.skip_special_tokens = api.skip_special_tokens;
+  if (in_flight_.fetch_add(1) >= engine_.config().max_running + options_.max_queue) {
+    --in_flight_;
+    throw ApiError(429, "too many requests are queued; retry later", "", "rate_limit_exceeded",
+                   "rate_limit_exceeded");
+  }
+  generation->service = this;
+  generation->api = std::move(api);
+  generation->who = {endpoint, random_id(endpoint == Endpoint::chat ? "chatcmpl-" : "cmpl-"),
+                     unix_seconds(), options_.model_id};
+  generation->responder = responder;
+  generation->submitting_thread = std::this_thread::get_id();
+  const auto handle = engine_.submit(
+      std::move(generate), [generation](const actors::TokenEvent& e) { generation->on_token(e); },
+      [generation](const actors::FinalEvent& e) { generation->on_final(e); });
+  responder->on_disconnect([&engine = engine_, id = handle.id()] { engine.cancel(id); });
 }
 
 }  // namespace tessera::net

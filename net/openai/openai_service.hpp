@@ -3,6 +3,8 @@
 // a GenerateRequest, and writes the engine's token events back as one JSON response or as
 // Server-Sent Events. A client that disconnects has its request cancelled, which frees its KV
 // blocks. Requests beyond the running batch and a bounded queue are refused with 429.
+// Completion requests are read, rendered and tokenized on the service's own prompt workers, not
+// on the HTTP I/O threads; no exception thrown while answering one request reaches the server.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -12,8 +14,11 @@
 #include "actors/engine.hpp"
 #include "net/http/http_server.hpp"
 #include "net/openai/api_error.hpp"
+#include "net/openai/api_key.hpp"
 #include "net/openai/api_request.hpp"
 #include "net/openai/metrics.hpp"
+#include "net/openai/prompt_bound.hpp"
+#include "net/openai/prompt_workers.hpp"
 #include "runtime/chat/chat_template.hpp"
 #include "runtime/tokenizer/tokenizer.hpp"
 
@@ -23,11 +28,14 @@ struct OpenAiServiceOptions {
   std::string model_id;        // what /v1/models lists and requests must name (when they name one)
   std::string api_key;         // empty: no key needed
   std::int64_t max_queue = 1024;  // requests allowed to wait beyond those running
+  int prompt_threads = 2;                // threads that read, render and tokenize prompts
+  std::size_t max_waiting_prompts = 128;  // requests waiting for them; more get 429
 };
 
 class OpenAiService {
  public:
-  // The engine must outlive the service. Loads the engine's model folder's tokenizer and chat
+  // The engine must outlive the service. Destroying the service lets the prompt workers finish
+  // (refusing, with 503, what still waits) and joins them. Loads the engine's model folder's tokenizer and chat
   // template when it has them (without them, text prompts and chat are refused with a clear
   // error).
   OpenAiService(OpenAiServiceOptions options, actors::Engine& engine);
@@ -45,24 +53,35 @@ class OpenAiService {
 
  private:
   struct Generation;
-  void complete(const HttpRequest& request, Endpoint endpoint, std::shared_ptr<Responder> responder);
+  void route(HttpRequest& request, const std::shared_ptr<Responder>& responder);
+  void complete(HttpRequest&& request, Endpoint endpoint, std::shared_ptr<Responder> responder);
+  // On a prompt worker: reads the body, tokenizes the prompt and submits it to the engine.
+  void prepare(const HttpRequest& request, Endpoint endpoint, std::shared_ptr<Responder> responder);
   std::vector<std::int32_t> prompt_tokens(const ApiRequest& request) const;
+  void refuse_what_cannot_fit(std::size_t prompt_bytes, const std::string& field) const;
+  void check_room(const ApiRequest& request, std::size_t prompt_tokens) const;
   std::string token_text(std::int32_t id) const;
   void respond_models(Responder& responder) const;
   void respond_metrics(Responder& responder) const;
   void respond_health(Responder& responder) const;
   bool authorised(const HttpRequest& request) const;
+  void respond_model(Responder& responder, const std::string& id) const;
 
   OpenAiServiceOptions options_;
+  ApiKey api_key_;
   actors::Engine& engine_;
   std::optional<runtime::Tokenizer> tokenizer_;
+  PromptBound prompt_bound_;
   std::optional<runtime::ChatTemplate> chat_template_;
   std::string chat_template_problem_;  // why there is none
+  bool template_renders_tool_calls_ = false;
   std::int64_t context_tokens_ = 0;
+  std::string context_limit_;  // what context_tokens_ is, in words: the context or the KV pool
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<bool> shutting_down_{false};
   std::int64_t created_ = 0;  // when the model was loaded, for /v1/models
   ServerMetrics metrics_;
+  PromptWorkers prompt_workers_;  // last: stopped before anything its tasks use goes away
 };
 
 // The OpenAI error body for `error`, with its status.

@@ -4,6 +4,7 @@
 
 #include "net/openai/api_error.hpp"
 #include "net/openai/api_request.hpp"
+#include "net/openai/unsupported_parameters.hpp"
 
 namespace tessera::net {
 namespace {
@@ -141,7 +142,7 @@ TEST(ApiRequest, WrongTypesNameTheField) {
   expect_bad({{"model", 3}}, "model");
   expect_bad({{"logprobs", 1}}, "logprobs");
   expect_bad({{"stream_options", true}}, "stream_options");
-  expect_bad({{"stream_options", {{"include_usage", "yes"}}}}, "stream_options.include_usage");
+  expect_bad({{"stream", true}, {"stream_options", {{"include_usage", "yes"}}}}, "stream_options.include_usage");
   expect_bad({{"messages", "hi"}}, "messages");
   expect_bad({{"messages", Json::array()}}, "messages");
   expect_bad({{"messages", Json::array({{{"content", "x"}}})}}, "messages[0].role");
@@ -183,6 +184,118 @@ TEST(ApiRequest, BodyMustBeAnObject) {
   EXPECT_EQ(error_of("text", Endpoint::completion).status, 400u);
   EXPECT_EQ(error_of(Json::object(), Endpoint::chat).param, "messages");
   EXPECT_EQ(error_of(Json::object(), Endpoint::completion).param, "prompt");
+}
+
+TEST(ApiRequest, StreamOptionsNeedAStream) {
+  expect_bad({{"stream_options", {{"include_usage", true}}}}, "stream_options");
+  expect_bad({{"stream", false}, {"stream_options", {{"include_usage", true}}}}, "stream_options");
+  EXPECT_TRUE(chat({{"stream", true}, {"stream_options", {{"include_usage", true}}}}).include_usage);
+  EXPECT_FALSE(chat({{"stream_options", nullptr}}).include_usage);
+}
+
+TEST(ApiRequest, TheTokenLimitIsNamedAsSent) {
+  EXPECT_EQ(chat({{"max_tokens", 5}}).max_tokens_field, "max_tokens");
+  EXPECT_EQ(chat({{"max_completion_tokens", 5}}).max_tokens_field, "max_completion_tokens");
+  EXPECT_EQ(completion({{"max_tokens", 5}}).max_tokens_field, "max_tokens");
+  expect_bad({{"max_completion_tokens", Json(std::uint64_t{1} << 63)}}, "max_completion_tokens");
+}
+
+TEST(ApiRequest, ParametersThatWouldChangeTheAnswerAreRefusedByName) {
+  const Json refused = {
+      {"tools", Json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})},
+      {"tool_choice", "auto"},
+      {"tool_choice", {{"type", "function"}, {"function", {{"name", "f"}}}}},
+      {"functions", Json::array({{{"name", "f"}}})},
+      {"function_call", "auto"},
+      {"response_format", {{"type", "json_object"}}},
+      {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "x"}}}}},
+      {"logit_bias", {{"50256", -100}}},
+      {"guided_json", {{"type", "object"}}},
+      {"guided_regex", "a+"},
+      {"guided_choice", Json::array({"a"})},
+      {"guided_grammar", "root ::= \"a\""},
+      {"guided_decoding_backend", "xgrammar"},
+      {"structured_outputs", {{"regex", "a"}}},
+      {"min_tokens", 3},
+      {"stop_token_ids", Json::array({2})},
+      {"allowed_token_ids", Json::array({1, 2})},
+      {"bad_words", Json::array({"x"})},
+      {"include_stop_str_in_output", true},
+      {"echo", true},
+      {"suffix", "end"},
+      {"audio", {{"voice", "alloy"}}},
+      {"modalities", Json::array({"text", "audio"})},
+      {"web_search_options", Json::object()},
+      {"continue_final_message", true},
+      {"chat_template", "{{ 1 }}"},
+      {"use_beam_search", true},
+      {"prompt_logprobs", 1},
+      {"reasoning_effort", "high"},
+  };
+  for (const auto& [name, value] : refused.items()) {
+    for (const auto endpoint : {Endpoint::chat, Endpoint::completion}) {
+      expect_bad({{name, value}}, name, endpoint);
+    }
+  }
+  expect_bad({{"tool_choice", Json::object()}}, "tool_choice");
+}
+
+TEST(ApiRequest, NeutralValuesOfThoseParametersPass) {
+  const Json neutral = {{"tools", Json::array()},          {"tool_choice", "none"},
+                        {"functions", nullptr},            {"function_call", "none"},
+                        {"response_format", {{"type", "text"}}},
+                        {"logit_bias", Json::object()},    {"guided_json", nullptr},
+                        {"min_tokens", 0},                 {"stop_token_ids", Json::array()},
+                        {"allowed_token_ids", nullptr},    {"bad_words", Json::array()},
+                        {"include_stop_str_in_output", false},
+                        {"modalities", Json::array({"text"})},
+                        {"parallel_tool_calls", true},     {"prediction", {{"type", "content"}}},
+                        {"user", "u"},                     {"store", true},
+                        {"metadata", {{"k", "v"}}},        {"service_tier", "auto"},
+                        {"echo", false}};
+  EXPECT_NO_THROW(chat(neutral));
+  EXPECT_NO_THROW(completion(neutral));
+}
+
+TEST(ApiRequest, TemplateOptionsAreRead) {
+  EXPECT_TRUE(chat({}).add_generation_prompt);
+  EXPECT_FALSE(chat({{"add_generation_prompt", false}}).add_generation_prompt);
+  EXPECT_EQ(chat({{"chat_template_kwargs", {{"enable_thinking", false}}}}).template_kwargs,
+            Json({{"enable_thinking", false}}));
+  expect_bad({{"chat_template_kwargs", 3}}, "chat_template_kwargs");
+  expect_bad({{"chat_template_kwargs", {{"tools", Json::array()}}}}, "chat_template_kwargs.tools");
+  expect_bad({{"chat_template_kwargs", {{"messages", Json::array()}}}}, "chat_template_kwargs.messages");
+}
+
+TEST(ApiRequest, ToolUseInTheHistoryIsFound) {
+  const Json plain = Json::array({{{"role", "user"}, {"content", "hi"}},
+                                  {{"role", "assistant"}, {"content", "yo"}, {"tool_calls", Json::array()}}});
+  EXPECT_FALSE(tool_use_in_history(plain));
+  const Json call = Json::array(
+      {{{"role", "user"}, {"content", "hi"}},
+       {{"role", "assistant"}, {"content", nullptr},
+        {"tool_calls", Json::array({{{"id", "c"}, {"type", "function"}, {"function", {{"name", "f"}}}}})}}});
+  EXPECT_EQ(tool_use_in_history(call), "messages[1].tool_calls");
+  const Json result = Json::array({{{"role", "user"}, {"content", "hi"}},
+                                   {{"role", "tool"}, {"content", "42"}, {"tool_call_id", "c"}}});
+  EXPECT_EQ(tool_use_in_history(result), "messages[1].role");
+}
+
+// The body's text: every failure a 400 that names the body, nothing thrown past the reader.
+TEST(ApiRequest, BodyTextThatOverflowsOrNestsTooDeepIsRefused) {
+  const std::string overflow = R"({"messages":[{"role":"user","content":"x"}],"temperature":1e400})";
+  const std::string deep = R"({"messages":[{"role":"user","content":"x","x":)" + std::string(300000, '[') +
+                           std::string(300000, ']') + "}]}";
+  for (const auto& text : {overflow, deep, std::string("{\"messages\":"), std::string("[1")}) {
+    try {
+      read_api_request(text, Endpoint::chat);
+      ADD_FAILURE() << "no error for " << text.substr(0, 80);
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.status, 400u);
+      EXPECT_NE(std::string(e.what()).find("request body"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(read_api_request(R"({"messages":[{"role":"user","content":"x"}]})", Endpoint::chat).messages.size(), 1u);
 }
 
 }  // namespace
