@@ -9,11 +9,14 @@
 // every node has initialised its communicator and allocated its KV pool, and watch with the
 // scheduler once it runs. close runs at shutdown, before the actor system goes.
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+
+#include "runtime/parallel/parallel_layout.hpp"
 
 namespace gloo::rendezvous {
 class Store;
@@ -27,7 +30,11 @@ class ClusterHead {
   // Ranks of every node together; the head's own are 0 … EngineConfig::tensor_parallel - 1.
   virtual int world_size() const = 0;
   virtual void configure(caf::actor_system_config& cfg) const = 0;
-  virtual std::shared_ptr<gloo::rendezvous::Store> open(caf::actor_system& system) = 0;
+  // What the workers' shards need from the head to match its own (make_shard_configs): the
+  // layout, and the seed base every node samples with; the rendezvous sends both when they join.
+  virtual std::shared_ptr<gloo::rendezvous::Store> open(caf::actor_system& system,
+                                                        const runtime::ParallelLayout& layout,
+                                                        std::uint64_t seed_base) = 0;
   // One node link per worker (node_link.hpp), in global rank order. Throws Error naming the
   // workers that did not join in time and the last refusal.
   virtual std::vector<caf::actor> join(caf::actor_system& system) = 0;

@@ -15,10 +15,12 @@
 #include "actors/sampler_actor.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "actors/shard_actor.hpp"
+#include "actors/shard_configs.hpp"
 #include "runtime/comm/gloo_communicator.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/kv/kv_cache.hpp"
 #include "runtime/model/shard_plan.hpp"
+#include "runtime/parallel/parallel_layout.hpp"
 #include "runtime/tokenizer/tokenizer.hpp"
 #if TESSERA_HAS_CUDA
 #include "runtime/backend/cuda_backend.hpp"
@@ -104,6 +106,11 @@ void check_config(const EngineConfig& c) {
   if (c.block_size < 1) throw bad_config("block_size", "must be at least 1");
   if (c.max_batch_tokens < 1) throw bad_config("max_batch_tokens", "must be at least 1");
   if (c.max_running < 1) throw bad_config("max_running", "must be at least 1");
+  if (c.collective_timeout <= std::chrono::milliseconds::zero()) {
+    throw bad_config("collective_timeout",
+                     "must be positive (got " + std::to_string(c.collective_timeout.count()) +
+                         " ms)");
+  }
 }
 
 std::string bytes_text(std::int64_t bytes) {
@@ -231,8 +238,11 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
   engine->device_ = resolve_device(config);
   engine->model_config_ = runtime::ModelConfig::load(config.model_dir);
   engine->generation_config_ = runtime::GenerationConfig::load(config.model_dir);
-  const int world_size = config.cluster ? config.cluster->world_size() : config.tensor_parallel;
-  runtime::ShardPlan::make(engine->model_config_, 0, world_size);  // names misfits
+  // Tensor parallelism over every rank of every node: the one layout that runs yet.
+  const auto layout = runtime::ParallelLayout::tensor_parallel(
+      config.cluster ? config.cluster->world_size() : config.tensor_parallel);
+  runtime::ShardPlan::make(engine->model_config_, layout, layout.driver_rank());  // names misfits
+  const std::size_t driver = driver_shard(layout, config.tensor_parallel);
   std::shared_ptr<const runtime::Tokenizer> tokenizer;
   if (std::filesystem::exists(config.model_dir / "tokenizer.json")) {
     tokenizer = std::make_shared<runtime::Tokenizer>(runtime::Tokenizer::load(config.model_dir));
@@ -250,27 +260,18 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
   engine->system_ = std::make_unique<caf::actor_system>(cfg);
   engine->control_ = std::make_shared<EngineControl>();
 
-  // Ranks of one group meet through one store: Gloo's rendezvous, or NCCL's unique id.
-  std::shared_ptr<gloo::rendezvous::Store> store;
-  if (config.cluster) {
-    store = config.cluster->open(*engine->system_);  // every node's ranks meet there
-  } else if (config.tensor_parallel > 1) {
-    store = runtime::make_in_process_store();
-  }
+  // Ranks of one group meet through one store: Gloo's rendezvous, or NCCL's unique id. The head
+  // owns global ranks 0 … tensor_parallel-1, and sends its seed base to the workers so that
+  // every node samples alike.
+  ShardGroup group{layout, 0, nullptr, 0};
   std::random_device entropy;
-  const std::uint64_t seed_base = (std::uint64_t{entropy()} << 32) ^ entropy();
-  for (int rank = 0; rank < config.tensor_parallel; ++rank) {
-    ShardConfig shard;
-    shard.model_dir = config.model_dir;
-    shard.rank = rank;
-    shard.world_size = world_size;
-    shard.device = engine->device_;
-    shard.gpu_memory_utilization = config.gpu_memory_utilization;
-    shard.kv_memory_bytes = config.kv_memory_bytes;
-    shard.block_size = config.block_size;
-    shard.store = store;
-    shard.collective_timeout = std::chrono::milliseconds(30000);
-    shard.seed_base = seed_base;
+  group.seed_base = (std::uint64_t{entropy()} << 32) ^ entropy();
+  if (config.cluster) {
+    group.store = config.cluster->open(*engine->system_, layout, group.seed_base);
+  } else if (layout.world_size() > 1) {
+    group.store = runtime::make_in_process_store();
+  }
+  for (auto& shard : make_shard_configs(config, engine->device_, group)) {
     engine->shards_.push_back(spawn_shard(*engine->system_, std::move(shard)));
   }
 
@@ -306,7 +307,8 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
   std::vector<std::int64_t> eos = engine->generation_config_.eos_token_ids;
   PlannerConfig planner{engine->kv_blocks_, config.block_size, config.max_batch_tokens,
                         config.max_running, eos};
-  SchedulerConfig scheduler{planner, engine->shards_, engine->sampler_, config.step_timeout, {}};
+  SchedulerConfig scheduler{planner, engine->shards_, driver, engine->sampler_,
+                            config.step_timeout, {}};
   if (config.cluster) {
     engine->health_ = std::make_shared<HealthBoard>();
     RecoveryConfig recovery;

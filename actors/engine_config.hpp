@@ -53,6 +53,9 @@ struct EngineConfig {
   std::size_t actor_threads = 0;     // CAF worker threads; 0: CAF's default
   std::chrono::milliseconds start_timeout{120000};  // loading weights and joining the group
   std::chrono::milliseconds step_timeout{300000};   // one forward step
+  // Each collective or transfer between ranks, and joining their group: a peer silent this long
+  // fails the step (Gloo) or aborts the communicator (NCCL) instead of hanging it.
+  std::chrono::milliseconds collective_timeout{30000};
   // A cluster head's part (net/cluster/head_node.hpp); null on a single node. With one, this
   // node's tensor_parallel ranks are global ranks 0 … tensor_parallel-1 of cluster->world_size(),
   // and start waits for every worker before its ranks join the group.

@@ -22,6 +22,13 @@ class GroupCommunicator final : public runtime::Communicator {
   }
   void broadcast(runtime::Tensor& x, int root) override { current().broadcast(x, root); }
   void barrier() override { current().barrier(); }
+  void send(const runtime::Tensor& x, int peer) override { current().send(x, peer); }
+  void recv(runtime::Tensor& x, int peer) override { current().recv(x, peer); }
+  // The subgroup belongs to the current group: a regroup leaves it stale, so whoever splits
+  // must split again after one.
+  std::unique_ptr<runtime::Communicator> split(int color) override {
+    return current().split(color);
+  }
 
  private:
   runtime::Communicator& current() const {

@@ -24,8 +24,8 @@ struct SequenceStep {
   std::vector<std::int32_t> tokens;
   std::int32_t first_position = 0;
   std::vector<std::int32_t> block_table;  // cache blocks holding positions 0, B, 2B, … (a delta)
-  bool needs_token = false;  // the chunk reaches the sequence's end: rank 0 samples a token
-  bool starts = false;       // first chunk ever: rank 0 creates the sampling state
+  bool needs_token = false;  // the chunk reaches the sequence's end: the driver samples a token
+  bool starts = false;       // first chunk ever: the driver creates the sampling state
   runtime::SamplingParams params;
   std::vector<std::int32_t> prompt;  // only when `starts` (repetition penalty covers it)
   std::int32_t block_offset = 0;     // index of block_table[0] in the sequence's whole table
@@ -34,7 +34,7 @@ struct SequenceStep {
 struct StepPlan {
   std::uint64_t step = 0;
   std::vector<SequenceStep> sequences;
-  std::vector<std::uint64_t> released;  // sequences whose sampling state rank 0 drops
+  std::vector<std::uint64_t> released;  // sequences whose sampling state the driver drops
 };
 
 struct GeneratedToken {
@@ -45,7 +45,7 @@ struct GeneratedToken {
   std::vector<float> top_logprobs;
 };
 
-// Rank 0's answer to a plan: one token per sequence that needed one.
+// The driver rank's answer to a plan: one token per sequence that needed one.
 struct StepResult {
   std::uint64_t step = 0;
   std::vector<GeneratedToken> tokens;

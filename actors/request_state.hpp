@@ -22,7 +22,7 @@ struct RequestState {
   std::int64_t computed = 0;      // tokens whose keys and values are in the cache
   std::uint64_t admitted_at = 0;  // admission order; the most recent is preempted first
   bool running = false;
-  bool started = false;           // rank 0 holds its sampling state
+  bool started = false;           // the driver rank holds its sampling state
   bool awaiting_token = false;    // a planned step will produce its next token
 
   std::int64_t total_tokens() const {

@@ -66,11 +66,13 @@ void dispatch(SchedulerActor* self, StepPlan plan) {
     self->delayed_send(self, *delay, step_watch_atom::value);
   }
   // One message for every rank: CAF shares its content copy-on-write. No timeout per request:
-  // the watch times the step (a rank that hangs holds rank 0 in the step's collectives).
+  // the watch times the step (a rank that hangs holds the driver in the step's collectives).
   const auto message = caf::make_message(std::move(plan));
   const auto& shards = state.config.shards;
-  for (std::size_t rank = 1; rank < shards.size(); ++rank) {
-    self->request(shards[rank], caf::infinite, message)
+  const std::size_t driver = state.config.driver;
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    if (i == driver) continue;
+    self->request(shards[i], caf::infinite, message)
         .then(
             [=](const ShardAck& ack) {
               if (!ack.healthy) {
@@ -79,7 +81,7 @@ void dispatch(SchedulerActor* self, StepPlan plan) {
             },
             [=](caf::error& error) { fail_step(self, *ids, error); });
   }
-  self->request(shards.front(), caf::infinite, message)
+  self->request(shards[driver], caf::infinite, message)
       .then(
           [=](const StepResult& result) {
             if (self->state.watch.end(step)) on_result(self, result);

@@ -1,7 +1,7 @@
 #pragma once
 // The one scheduler: admission, queues and KV blocks (through StepPlanner), one step in flight at
-// a time. It sends each plan to every shard, launches the next step as soon as rank 0's result
-// arrives and hands the tokens to the sampler without waiting for it.
+// a time. It sends each plan to every shard, launches the next step as soon as the driver
+// rank's result arrives and hands the tokens to the sampler without waiting for it.
 //
 // Protocol: (submit_atom, id, GenerateRequest, RequestSinkPtr), (cancel_atom, id),
 // (finished_atom, id) from the sampler (a stop string), stats_atom -> EngineStats,
@@ -46,6 +46,9 @@ struct RecoveryConfig {
 struct SchedulerConfig {
   PlannerConfig planner;
   std::vector<caf::actor> shards;  // rank order
+  // Which of them answers a step with its StepResult (driver_shard in shard_configs.hpp); the
+  // others acknowledge.
+  std::size_t driver = 0;
   caf::actor sampler;
   std::chrono::milliseconds step_timeout{300000};  // a step slower than this fails its requests
   std::optional<RecoveryConfig> recovery;          // a cluster head's; none on a single node

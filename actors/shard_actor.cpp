@@ -36,7 +36,8 @@ struct ShardState {
   std::unique_ptr<runtime::Transformer> model;
   runtime::KvCache cache;
   ShardReady ready;  // what init reported; allocate fills in kv_blocks
-  std::unordered_map<std::uint64_t, runtime::SamplingState> sampling;  // rank 0 only
+  bool driver = false;  // the layout's driver rank: it samples and answers with StepResult
+  std::unordered_map<std::uint64_t, runtime::SamplingState> sampling;  // the driver's only
   BlockTables tables;            // every live sequence's, from the plans' deltas
   runtime::ForwardBatch batch;   // rebuilt each step, its vectors' capacity kept
   static inline const char* name = "tessera.shard";
@@ -57,19 +58,15 @@ caf::error failure(const ShardState& state, const std::string& what) {
                          "rank " + std::to_string(state.config.rank) + ": " + what);
 }
 
-#if TESSERA_HAS_CUDA
-int cuda_device_of(const ShardConfig& config) {
-  return config.cuda_device >= 0 ? config.cuda_device : config.rank;
-}
-#endif
-
 // Joins the group under state.store_prefix (the cluster picks a new one each time it re-forms,
 // so no key of an earlier group is ever read), leaving the current group first: after a lost
-// worker its peers may be gone. The backend must exist (NCCL runs on its stream).
+// worker its peers may be gone. The backend must exist (NCCL runs on its stream). The layout is
+// tensor-parallel only (make_shard_configs), so the whole group is the model's tp group.
 void join_group(ShardState& state) {
   const auto& config = state.config;
+  const int world_size = config.layout.world_size();
   state.communicator.reset();
-  if (config.world_size == 1) {
+  if (world_size == 1) {
     state.communicator = std::make_unique<runtime::SingleRankCommunicator>();
     return;
   }
@@ -79,23 +76,23 @@ void join_group(ShardState& state) {
     options.timeout = config.collective_timeout;
     options.prefix = state.store_prefix;
     state.communicator = std::make_unique<runtime::NcclCommunicator>(
-        static_cast<runtime::CudaBackend&>(*state.backend), cuda_device_of(config), config.store,
-        config.rank, config.world_size, options);
+        static_cast<runtime::CudaBackend&>(*state.backend), config.cuda_device, config.store,
+        config.rank, world_size, options);
     return;
   }
 #endif
   runtime::GlooOptions options;
   options.timeout = config.collective_timeout;
   options.prefix = state.store_prefix;
-  state.communicator = std::make_unique<runtime::GlooCommunicator>(config.store, config.rank,
-                                                                   config.world_size, options);
+  state.communicator =
+      std::make_unique<runtime::GlooCommunicator>(config.store, config.rank, world_size, options);
 }
 
 // The rank computes on its CUDA device and joins its group through NCCL.
 void open_cuda(ShardState& state) {
   const auto& config = state.config;
 #if TESSERA_HAS_CUDA
-  const int device = cuda_device_of(config);
+  const int device = config.cuda_device;
   state.backend = std::make_unique<runtime::CudaBackend>(device);
   join_group(state);
   state.ready.device =
@@ -135,7 +132,7 @@ void measure_kv_capacity(ShardState& state) {
   std::int64_t budget = state.config.kv_memory_bytes;
 #if TESSERA_HAS_CUDA
   if (state.config.device == DeviceKind::cuda) {
-    const auto memory = runtime::cuda_device_memory(cuda_device_of(state.config));
+    const auto memory = runtime::cuda_device_memory(state.config.cuda_device);
     ready.device_free_bytes = memory.free_bytes;
     ready.device_total_bytes = memory.total_bytes;
     const double kept_back =
@@ -157,14 +154,14 @@ void load(ShardState& state) {
     open_cpu(state);
   }
   const auto model_config = runtime::ModelConfig::load(config.model_dir);
-  const auto plan = runtime::ShardPlan::make(model_config, config.rank, config.world_size);
+  const auto plan = runtime::ShardPlan::make(model_config, config.layout, config.rank);
   const auto checkpoint = runtime::Checkpoint::open(config.model_dir);
   state.model = std::make_unique<runtime::Transformer>(model_config, plan, checkpoint,
                                                        *state.backend, state.group);
   measure_kv_capacity(state);
 }
 
-// Rank 0: one token per sequence that needs one, from its row of the gathered logits, sampled
+// The driver: one token per sequence that needs one, from its row of the gathered logits, sampled
 // where the logits are (the backend's sample_rows; the states here stay authoritative).
 StepResult sample(ShardState& state, const StepPlan& plan, const runtime::Tensor& logits) {
   StepResult result;
@@ -201,6 +198,7 @@ StepResult sample(ShardState& state, const StepPlan& plan, const runtime::Tensor
 
 caf::behavior shard(ShardActor* self, ShardConfig config) {
   self->state.config = std::move(config);
+  self->state.driver = self->state.config.layout.is_driver(self->state.config.rank);
   return {
       [=](init_atom) -> caf::result<ShardReady> {
         auto& state = self->state;
@@ -245,7 +243,6 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
       // const: a non-const reference would make CAF copy the plan that every rank shares.
       [=](const StepPlan& plan) -> caf::result<caf::message> {
         auto& state = self->state;
-        const bool rank0 = state.config.rank == 0;
         try {
           if (!state.model || state.cache.layers.empty()) {
             throw std::runtime_error("the shard has no KV pool yet (it needs init, then allocate)");
@@ -254,18 +251,19 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
           state.tables.apply(plan);
           runtime::Tensor logits;
           if (!plan.sequences.empty()) {
-            if (rank0) {
+            if (state.driver) {
               for (const auto& seq : plan.sequences) {
                 if (!seq.starts) continue;
                 state.sampling.insert_or_assign(
-                    seq.seq_id, runtime::SamplingState::start(
-                                    seq.prompt, seq.params, mix(state.config.seed_base ^ seq.seq_id)));
+                    seq.seq_id,
+                    runtime::SamplingState::start(seq.prompt, seq.params,
+                                                  mix(state.config.seed_base ^ seq.seq_id)));
               }
             }
             make_batch(plan, state.tables, state.config.block_size, state.batch);
             logits = state.model->forward(state.batch, state.cache);
           }
-          if (rank0) {
+          if (state.driver) {
             if (plan.sequences.empty()) return caf::make_message(StepResult{plan.step, {}});
             return caf::make_message(sample(state, plan, logits));
           }

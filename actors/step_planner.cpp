@@ -53,8 +53,8 @@ std::vector<std::uint64_t> StepPlanner::ids() const {
 }
 
 void StepPlanner::preempt(RequestState& seq) {
-  // Its rank-0 sampling state stays (started is kept) so seeds and penalties continue after the
-  // recompute; only the cache is given up.
+  // Its sampling state on the driver stays (started is kept) so seeds and penalties continue
+  // after the recompute; only the cache is given up.
   release(seq);
   seq.running = false;
   std::erase(running_, seq.id);

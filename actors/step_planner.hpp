@@ -49,7 +49,7 @@ class StepPlanner {
     std::vector<GeneratedToken> accepted;  // tokens of sequences still known, in plan order
     std::vector<FinishedSequence> finished;  // sequences that hit EOS or max_tokens
   };
-  // Applies rank 0's tokens: appends each to its sequence (tokens of removed sequences are
+  // Applies the driver's tokens: appends each to its sequence (tokens of removed sequences are
   // discarded) and finishes those that reached EOS or their token limit.
   Outcome on_result(const StepResult& result);
   // Every sequence of `plan` that is still known, removed (a failed step).

@@ -27,8 +27,8 @@ class StepWatch {
     armed_ = true;
     return timeout_;
   }
-  // Rank 0 answered (or failed) the step; false when it is not in flight any more (the timeout
-  // failed it already), and the answer must change nothing.
+  // The driver answered (or failed) the step; false when it is not in flight any more (the
+  // timeout failed it already), and the answer must change nothing.
   bool end(std::uint64_t step) {
     if (!in_flight_ || in_flight_->step != step) return false;
     in_flight_.reset();

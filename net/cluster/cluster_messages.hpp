@@ -33,11 +33,16 @@ struct JoinRequest {
 };
 
 // The head's answer once every worker is in: this worker's global ranks are first_rank …
-// first_rank + local_ranks - 1 of global_world_size, and its ranks meet in the Gloo store `store`.
+// first_rank + local_ranks - 1 of the layout (tp, pp, ep: runtime::ParallelLayout, whose world
+// is every node's ranks), its ranks meet in the Gloo store `store`, and they sample with the
+// head's seed base so that a request without a seed draws the same tokens on every node.
 struct JoinAccepted {
   std::int32_t first_rank = 0;
-  std::int32_t global_world_size = 0;
+  std::int32_t layout_tp = 1;
+  std::int32_t layout_pp = 1;
+  std::int32_t layout_ep = 1;
   caf::actor store;
+  std::uint64_t seed_base = 0;
 };
 
 template <class Inspector>
@@ -53,7 +58,8 @@ typename Inspector::result_type inspect(Inspector& f, JoinRequest& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, JoinAccepted& x) {
-  return f(caf::meta::type_name("JoinAccepted"), x.first_rank, x.global_world_size, x.store);
+  return f(caf::meta::type_name("JoinAccepted"), x.first_rank, x.layout_tp, x.layout_pp,
+           x.layout_ep, x.store, x.seed_base);
 }
 
 }  // namespace tessera::net

@@ -29,11 +29,20 @@ class HeadNode final : public actors::ClusterHead {
     configure_cluster_system(cfg, cluster_);
   }
 
-  std::shared_ptr<gloo::rendezvous::Store> open(caf::actor_system& system) override {
+  std::shared_ptr<gloo::rendezvous::Store> open(caf::actor_system& system,
+                                                const runtime::ParallelLayout& layout,
+                                                std::uint64_t seed_base) override {
+    if (layout.world_size() != cluster_.global_world_size) {
+      throw Error(ErrorCategory::internal,
+                  "the head's layout " + layout.describe() + " is not the cluster's " +
+                      std::to_string(cluster_.global_world_size) + " ranks");
+    }
     store_ = spawn_store_actor(system);
     RendezvousConfig config;
     config.rules = {cluster_.secret, fingerprint_, cluster_.head_num_workers,
                     cluster_.global_world_size, head_ranks_};
+    config.layout = layout;
+    config.seed_base = seed_base;
     config.store = store_;
     config.start_timeout = start_timeout_;
     rendezvous_ = spawn_rendezvous(system, std::move(config));

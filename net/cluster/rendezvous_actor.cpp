@@ -38,6 +38,18 @@ std::string rank_text(const RankRange& range) {
          std::to_string(range.first_rank + range.ranks - 1);
 }
 
+// What a worker's shards need to match the head's (actors/shard_configs.hpp).
+JoinAccepted accepted(const RendezvousConfig& config, const RankRange& range) {
+  JoinAccepted answer;
+  answer.first_rank = range.first_rank;
+  answer.layout_tp = config.layout.tp();
+  answer.layout_pp = config.layout.pp();
+  answer.layout_ep = config.layout.ep();
+  answer.store = config.store;
+  answer.seed_base = config.seed_base;
+  return answer;
+}
+
 // Every worker is in: links for the scheduler, ranks and the store for the workers.
 void form(RendezvousActor* self) {
   auto& state = self->state;
@@ -54,8 +66,7 @@ void form(RendezvousActor* self) {
     state.head_links[range.worker_id] = links.back();
     state.worker_links[range.worker_id] = pending.worker_link;
     std::fprintf(stderr, "tessera: worker %d joined as %s\n", range.worker_id, rank_text(range).c_str());
-    pending.promise.deliver(JoinAccepted{range.first_rank, state.config.rules.global_world_size,
-                                         state.config.store});
+    pending.promise.deliver(accepted(state.config, range));
   }
   state.pending.clear();
   state.links = std::move(links);
@@ -77,8 +88,7 @@ void reform(RendezvousActor* self) {
     state.worker_links[range.worker_id] = it->second.worker_link;
     std::fprintf(stderr, "tessera: worker %d rejoined as %s\n", range.worker_id,
                  rank_text(range).c_str());
-    it->second.promise.deliver(JoinAccepted{range.first_rank, state.config.rules.global_world_size,
-                                            state.config.store});
+    it->second.promise.deliver(accepted(state.config, range));
   }
   state.pending.clear();
   if (state.listener) self->send(state.listener, actors::mn_back_atom::value);

@@ -1,8 +1,9 @@
 #pragma once
 // The actor the head publishes for its workers: it admits them (admission.hpp), and once every
-// worker is in, gives each its global ranks and the Gloo store, and makes one head node link per
-// worker (actors/node_link.hpp) for the engine's scheduler. Refusals are logged on stderr here and
-// returned to the worker, which logs them too.
+// worker is in, gives each its global ranks, the layout, the head's seed base and the Gloo store
+// (JoinAccepted), and makes one head node link per worker (actors/node_link.hpp) for the
+// engine's scheduler. Refusals are logged on stderr here and returned to the worker, which logs
+// them too.
 //
 // Protocol:
 //   (mn_join_atom, JoinRequest, caf::actor worker_link) -> JoinAccepted, once every worker has
@@ -15,16 +16,20 @@
 // once when it was the last one missing; its head node link is rebound to it (mn_rebind_atom)
 // and the listener gets mn_back_atom, upon which the scheduler re-forms the group.
 #include <chrono>
+#include <cstdint>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "net/cluster/admission.hpp"
+#include "runtime/parallel/parallel_layout.hpp"
 
 namespace tessera::net {
 
 struct RendezvousConfig {
   AdmissionRules rules;
+  runtime::ParallelLayout layout;  // the head's, of rules.global_world_size ranks
+  std::uint64_t seed_base = 0;     // the head's shards'; every worker's shards sample with it
   caf::actor store;  // store_actor.hpp
   std::chrono::milliseconds start_timeout{120000};  // for the node links
 };

@@ -7,6 +7,7 @@
 
 #include "actors/node_link.hpp"
 #include "actors/shard_actor.hpp"
+#include "actors/shard_configs.hpp"
 #include "net/cluster/cluster_messages.hpp"
 #include "net/cluster/cluster_system.hpp"
 #include "net/cluster/node_fingerprint.hpp"
@@ -14,6 +15,7 @@
 #include "net/cluster/remote_store.hpp"
 #include "net/cluster/rendezvous_actor.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/parallel/parallel_layout.hpp"
 
 namespace tessera::net {
 namespace {
@@ -121,19 +123,16 @@ void run_worker(const actors::EngineConfig& engine, const ClusterConfig& cluster
   self->monitor(head);
   const JoinAccepted accepted = join(self, head, request, link, cluster);
 
-  // The local shards hold global ranks; their Gloo group is the whole cluster's.
-  auto store = make_worker_store(system, accepted.store, engine.start_timeout, cluster);
+  // The local shards hold global ranks of the head's layout; their Gloo group is the whole
+  // cluster's. The layout's numbers came from another process: the constructor checks them.
+  actors::ShardGroup group;
+  group.layout =
+      runtime::ParallelLayout(accepted.layout_tp, accepted.layout_pp, accepted.layout_ep);
+  group.first_rank = accepted.first_rank;
+  group.store = make_worker_store(system, accepted.store, engine.start_timeout, cluster);
+  group.seed_base = accepted.seed_base;
   std::vector<caf::actor> shards;
-  for (int i = 0; i < engine.tensor_parallel; ++i) {
-    actors::ShardConfig shard;
-    shard.model_dir = engine.model_dir;
-    shard.rank = accepted.first_rank + i;
-    shard.world_size = accepted.global_world_size;
-    shard.device = engine.device;
-    shard.gpu_memory_utilization = engine.gpu_memory_utilization;
-    shard.kv_memory_bytes = engine.kv_memory_bytes;
-    shard.block_size = engine.block_size;
-    shard.store = store;
+  for (auto& shard : actors::make_shard_configs(engine, engine.device, group)) {
     shards.push_back(actors::spawn_shard(system, std::move(shard)));
     actors.push_back(shards.back());
   }
@@ -144,7 +143,7 @@ void run_worker(const actors::EngineConfig& engine, const ClusterConfig& cluster
                                 : "ranks " + std::to_string(accepted.first_rank) + "-" +
                                       std::to_string(last_rank);
   std::fprintf(stderr, "tessera: worker %d joined as global %s of %d\n", cluster.worker_id,
-               ranks.c_str(), accepted.global_world_size);
+               ranks.c_str(), group.layout.world_size());
 
   self->receive([&](const caf::down_msg& down) {
     std::fprintf(stderr,

@@ -17,16 +17,13 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/comm/gloo_communicator_state.hpp"
 #include "runtime/core/error.hpp"
 
 namespace tessera::runtime {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string describe(int rank, int size) {
-  return "rank " + std::to_string(rank) + " of a Gloo group of " + std::to_string(size);
-}
 
 std::string joined_key(int rank) { return "tessera_joined/" + std::to_string(rank); }
 
@@ -52,8 +49,8 @@ void wait_for_every_rank(gloo::rendezvous::Store& store, int rank, int size,
     throw Error(ErrorCategory::io,
                 std::to_string(missing) + " of " + std::to_string(size) +
                     " ranks did not join the Gloo group within " +
-                    std::to_string(timeout.count()) + " ms (this is " + describe(rank, size) +
-                    ")");
+                    std::to_string(timeout.count()) + " ms (this is " +
+                    describe_gloo_rank(rank, size) + ")");
   }
 }
 
@@ -79,36 +76,15 @@ void sum_floats(void* out, const void* a, const void* b, std::size_t n) {
 
 }  // namespace
 
+std::string describe_gloo_rank(int rank, int size) {
+  return "rank " + std::to_string(rank) + " of a Gloo group of " + std::to_string(size);
+}
+
 std::shared_ptr<gloo::rendezvous::Store> make_in_process_store() {
   // HashStore guards its map with its own mutex and condition variable, so ranks on several
   // threads can share it as is.
   return std::make_shared<gloo::rendezvous::HashStore>();
 }
-
-struct GlooCommunicator::State {
-  int rank = 0;
-  int size = 1;
-  std::shared_ptr<gloo::rendezvous::Context> context;
-  // Every rank issues collectives in the same order, so a per-communicator counter gives each
-  // collective the same tag everywhere and keeps consecutive ones from matching each other.
-  std::uint32_t next_tag = 0;
-  std::vector<float> gathered;  // rank 0's scratch for gather_columns
-
-  std::uint32_t tag() { return next_tag++; }
-
-  // Runs one Gloo call, turning its exceptions (timeouts, closed peers) into tessera errors.
-  template <class Call>
-  void collective(const char* what, Call&& call) {
-    try {
-      std::forward<Call>(call)();
-    } catch (const Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw Error(ErrorCategory::io, std::string("Gloo ") + what + " failed on " +
-                                         describe(rank, size) + ": " + e.what());
-    }
-  }
-};
 
 GlooCommunicator::GlooCommunicator(std::shared_ptr<gloo::rendezvous::Store> store, int rank,
                                    int size, const GlooOptions& options)
@@ -123,12 +99,17 @@ GlooCommunicator::GlooCommunicator(std::shared_ptr<gloo::rendezvous::Store> stor
   }
   state_->rank = rank;
   state_->size = size;
+  state_->sent.assign(static_cast<std::size_t>(size), 0);
+  state_->received.assign(static_cast<std::size_t>(size), 0);
   const std::string address = bind_address_for(options, *store);
+  state_->store = store;
+  state_->options = options;
+  state_->options.interface_address = address;  // a split's groups bind where this one did
   gloo::rendezvous::PrefixStore group_store(options.prefix, *store);
   wait_for_every_rank(group_store, rank, size, options.timeout);
 
   // The address goes into the message: a wrong one is the usual reason peers cannot connect.
-  state_->collective(("rendezvous (endpoints on " + address + ")").c_str(), [&] {
+  state_->collective("rendezvous (endpoints on " + address + ")", [&] {
     gloo::transport::tcp::attr attr;
     attr.hostname = address;
     auto device = gloo::transport::tcp::CreateDevice(attr);

@@ -28,7 +28,7 @@ struct GlooOptions {
   // (Gloo publishes the address it bound, so this must be reachable from every other rank).
   // Empty: the store's, when it is a GlooBindAddressSource, otherwise 127.0.0.1.
   std::string interface_address;
-  std::chrono::milliseconds timeout{30000};      // every collective and the rendezvous
+  std::chrono::milliseconds timeout{30000};      // every collective, transfer and the rendezvous
   std::string prefix = "tessera";                // namespaces one group's keys in the store
 };
 
@@ -49,6 +49,12 @@ class GlooCommunicator final : public Communicator {
   void gather_columns(const Tensor& local, Tensor& full) override;
   void broadcast(Tensor& x, int root) override;
   void barrier() override;
+  // Any host tensor (its bytes travel, whatever the dtype).
+  void send(const Tensor& x, int peer) override;
+  void recv(Tensor& x, int peer) override;
+  // A new Gloo context per group: its ranks meet in this group's store under a prefix made of
+  // this group's, the split's sequence number and the colour, so no two groups share a key.
+  std::unique_ptr<Communicator> split(int color) override;
 
  private:
   struct State;

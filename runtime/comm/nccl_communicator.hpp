@@ -25,7 +25,7 @@ namespace tessera::runtime {
 class CudaBackend;
 
 struct NcclOptions {
-  std::chrono::milliseconds timeout{30000};  // joining the group, and each collective
+  std::chrono::milliseconds timeout{30000};  // joining the group, each collective and transfer
   std::string prefix = "tessera";            // namespaces one group's keys in the store
 };
 
@@ -48,12 +48,20 @@ class NcclCommunicator final : public Communicator {
   void gather_columns(const Tensor& local, Tensor& full) override;
   void broadcast(Tensor& x, int root) override;
   void barrier() override;
+  // Any tensor on this communicator's device (its bytes travel, whatever the dtype).
+  void send(const Tensor& x, int peer) override;
+  void recv(Tensor& x, int peer) override;
+  // ncclCommSplit, under the same deadline and abort discipline as a collective; the new
+  // group computes on this one's device and backend, with a stream of its own.
+  std::unique_ptr<Communicator> split(int color) override;
 
   // True once a failure or a missed deadline aborted the communicator.
   bool aborted() const;
 
  private:
   struct State;
+  // A group made by split, its communicator already initialised.
+  explicit NcclCommunicator(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
 

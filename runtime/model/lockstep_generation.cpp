@@ -13,21 +13,17 @@ GreedyResult generate_greedy_lockstep(Transformer& model, Communicator& communic
                                       const GreedyOptions& options,
                                       const std::function<void(std::int32_t)>& on_token) {
   const ShardPlan& plan = model.plan();
-  if (communicator.size() != plan.world_size || communicator.rank() != plan.rank) {
-    throw Error(ErrorCategory::invalid_argument,
-                "the model is sharded as rank " + std::to_string(plan.rank) + " of " +
-                    std::to_string(plan.world_size) + " but the communicator is rank " +
-                    std::to_string(communicator.rank()) + " of " +
-                    std::to_string(communicator.size()));
-  }
-  const bool root = communicator.rank() == 0;
+  plan.require_group(communicator.rank(), communicator.size());
+  // The group's first rank holds the gathered logits (Transformer::forward), so it chooses.
+  constexpr int chooser = 0;
+  const bool root = communicator.rank() == chooser;
   Backend& backend = model.backend();
   // The token travels as the bit pattern of one f32 element: broadcast copies bytes and never
   // does arithmetic on them, so every int32 id arrives exactly.
   Tensor token = Tensor::host_f32({1});
   auto choose = [&](const Tensor& logits) {
     if (root) token.data<float>()[0] = std::bit_cast<float>(backend.argmax_rows(logits).front());
-    communicator.broadcast(token, 0);
+    communicator.broadcast(token, chooser);
     return std::bit_cast<std::int32_t>(token.data<float>()[0]);
   };
   return run_greedy_loop(model, prompt, options, on_token, choose, root);

@@ -1,17 +1,20 @@
 #pragma once
-// How one model is split over a tensor-parallel group (Megatron style): q/k/v and gate/up are
-// column-parallel (a rank owns whole heads and a block of intermediate features), o_proj and
+// How one model is split over a rank's tensor-parallel group (Megatron style): q/k/v and gate/up
+// are column-parallel (a rank owns whole heads and a block of intermediate features), o_proj and
 // down_proj row-parallel (followed by an all-reduce), lm_head split over the vocabulary,
-// embeddings and norms replicated. Decided once, with every divisibility checked up front.
+// embeddings and norms replicated. The layout says which group and which layers (its pipeline
+// stage's); decided once, with every divisibility checked up front.
 #include <cstdint>
 
 #include "runtime/model/model_config.hpp"
+#include "runtime/parallel/parallel_layout.hpp"
 
 namespace tessera::runtime {
 
 struct ShardPlan {
-  int rank = 0;
-  int world_size = 1;
+  ParallelLayout layout;
+  RankCoordinates rank;  // this rank's place in the layout
+  LayerRange layers;     // its pipeline stage's decoder layers
 
   std::int64_t heads = 0;           // query heads on this rank
   std::int64_t head_begin = 0;      // global index of its first query head
@@ -23,8 +26,18 @@ struct ShardPlan {
   std::int64_t vocab = 0;           // lm_head rows on this rank
   std::int64_t vocab_begin = 0;
 
-  // Throws Error(invalid_argument) naming the sizes that do not split over `world_size`.
-  static ShardPlan make(const ModelConfig& config, int rank, int world_size);
+  int tp_rank() const { return rank.tp_rank; }
+  int tp_size() const { return layout.tp(); }
+  // Throws Error(invalid_argument) naming both unless a communicator that is rank `group_rank`
+  // of `group_size` is this plan's tensor-parallel group.
+  void require_group(int group_rank, int group_size) const;
+
+  // The plan of `global_rank` in `layout`. Throws Error(invalid_argument) naming the sizes that
+  // do not split over the layout's tp ranks, the rank outside the layout, or the layers that
+  // cannot fill its stages.
+  static ShardPlan make(const ModelConfig& config, const ParallelLayout& layout, int global_rank);
+  // Shorthand for tensor parallelism alone: rank `tp_rank` of ParallelLayout::tensor_parallel(tp).
+  static ShardPlan make(const ModelConfig& config, int tp_rank, int tp);
 };
 
 }  // namespace tessera::runtime

@@ -19,10 +19,26 @@ std::string layer_prefix(std::int64_t index) {
 Transformer::Transformer(ModelConfig config, ShardPlan plan, const Checkpoint& checkpoint,
                          Backend& backend, Communicator& communicator)
     : config_(std::move(config)), plan_(plan), backend_(backend), communicator_(communicator) {
+  check_plan();
   attention_shape_ = AttentionShape{plan_.heads, plan_.kv_heads, config_.head_dim};
   load_weights(checkpoint);
   const std::vector<float> inv_freq = rope_inverse_frequencies(config_.rope, config_.head_dim);
   inv_freq_ = backend_.upload(inv_freq, {static_cast<std::int64_t>(inv_freq.size())});
+}
+
+void Transformer::check_plan() const {
+  // Pipeline stages are laid out (ShardPlan::layers) but not executed yet: a rank computes every
+  // layer, so a plan for part of them is refused rather than run as if it were the whole model.
+  const LayerRange all{0, config_.num_hidden_layers};
+  if (plan_.layers != all) {
+    throw Error(ErrorCategory::unsupported,
+                "rank " + std::to_string(plan_.rank.global_rank) + " of " +
+                    plan_.layout.describe() + " holds layers " +
+                    std::to_string(plan_.layers.begin) + "-" +
+                    std::to_string(plan_.layers.end - 1) + " of " + std::to_string(all.end) +
+                    "; pipeline stages are not executed yet (every rank runs the whole model)");
+  }
+  plan_.require_group(communicator_.rank(), communicator_.size());
 }
 
 void Transformer::load_weights(const Checkpoint& checkpoint) {
@@ -53,8 +69,9 @@ Transformer::Layer Transformer::load_layer(const Checkpoint& checkpoint, std::in
   const std::int64_t q_begin = plan_.head_begin * head_dim;
   const std::int64_t kv_begin = plan_.kv_head_begin * head_dim;
   const std::int64_t inter = config_.intermediate_size;
-  // Row-parallel biases are added once, by rank 0, before the all-reduce sums the partial outputs.
-  const bool owns_row_parallel_bias = plan_.rank == 0;
+  // Row-parallel biases are added once, by the group's first rank, before the all-reduce sums the
+  // partial outputs.
+  const bool owns_row_parallel_bias = plan_.tp_rank() == 0;
 
   Layer layer;
   layer.sliding_window = config_.layer_sliding_window.at(static_cast<std::size_t>(index));

@@ -15,13 +15,15 @@ namespace tessera::runtime {
 class Transformer {
  public:
   // Reads this rank's weights; throws Error(checkpoint) naming any tensor that is missing or whose
-  // shape disagrees with config.json.
+  // shape disagrees with config.json, Error(invalid_argument) when `communicator` is not the
+  // plan's tensor-parallel group, and Error(unsupported) for a plan of part of the layers (a
+  // pipeline stage: not executed yet).
   Transformer(ModelConfig config, ShardPlan plan, const Checkpoint& checkpoint, Backend& backend,
               Communicator& communicator);
 
   // Runs one step and returns the logits of each sequence's last new token, [sequences, vocab]
-  // on rank 0 (other ranks return their vocabulary block only). Throws Error(invalid_argument)
-  // for a token id outside the vocabulary.
+  // on the group's first tensor-parallel rank (the others return their vocabulary block only).
+  // Throws Error(invalid_argument) for a token id outside the vocabulary.
   Tensor forward(const ForwardBatch& batch, KvCache& cache);
 
   // Cache storage for this rank's kv heads.
@@ -41,6 +43,7 @@ class Transformer {
     std::int64_t sliding_window = 0;
   };
 
+  void check_plan() const;
   void load_weights(const Checkpoint& checkpoint);
   Layer load_layer(const Checkpoint& checkpoint, std::int64_t index);
   void attention_block(const Layer& layer, KvLayer& kv, std::int64_t block_size,

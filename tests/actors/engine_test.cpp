@@ -226,6 +226,16 @@ TEST(Engine, BadConfigIsRefusedNamingTheField) {
   }
   config = config_for("llama2", 3);  // 4 heads do not split over 3 ranks
   EXPECT_THROW(Engine::start(config), Error);
+  config = config_for("llama2");
+  config.collective_timeout = std::chrono::milliseconds(0);
+  try {
+    Engine::start(config);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("collective_timeout must be positive (got 0 ms)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Engine, ShutdownWithRequestsInFlightEndsThemPromptly) {

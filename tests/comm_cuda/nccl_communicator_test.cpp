@@ -5,12 +5,8 @@
 #include "runtime/comm/nccl_communicator.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -20,8 +16,8 @@
 #include "runtime/comm/gloo_communicator.hpp"
 #include "runtime/core/error.hpp"
 #include "tests/backend_cuda/cuda_test_support.hpp"
+#include "tests/comm_cuda/run_guarded.hpp"
 #include "tests/runtime/comm/thread_ranks.hpp"
-#include "tests/support/cli_runner.hpp"
 #include "tests/support/expect_error.hpp"
 
 namespace tessera::runtime {
@@ -32,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 using test::expect_error;
 using test::expect_error_mentions;
 using testing::host_values;
+using testing::run_guarded;
 using testing::run_ranks;
 
 NcclOptions options_with(std::chrono::milliseconds timeout) {
@@ -166,26 +163,6 @@ TEST(Nccl, RankWhosePeersNeverPublishTheIdGivesUpInTime) {
       expect_error([&] { NcclCommunicator(backend, 0, store, 1, 2, options_with(300ms)); });
   expect_error_mentions(e, ErrorCategory::io, {"rank 1", "300 ms", "unique id"});
   EXPECT_LT(Clock::now() - start, 5s);
-}
-
-// Runs one DISABLED_ test of this executable in a child process that is killed after
-// `limit_seconds`: a test that something does not hang must not be able to hang the suite. A
-// child also keeps NCCL's state after an abort out of this process.
-void run_guarded(const std::string& test, int limit_seconds) {
-  const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
-  const auto log = std::filesystem::temp_directory_path() /
-                   ("tessera-nccl-guarded-" + std::to_string(::getpid()) + ".log");
-  const std::string command = "timeout -s KILL " + std::to_string(limit_seconds) + " '" + self +
-                              "' --gtest_also_run_disabled_tests --gtest_filter='" + test + "' >'" +
-                              log.string() + "' 2>&1";
-  const int status = std::system(command.c_str());
-  const int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  const std::string output = tessera::testing::slurp(log);
-  std::filesystem::remove(log);
-  EXPECT_EQ(exit_code, 0) << test << (exit_code == 137 ? " hung and was killed" : " failed")
-                          << ":\n"
-                          << output;
-  std::cout << output;
 }
 
 TEST(Nccl, JoiningWithoutPeersIsAbortedAtTheDeadline) {

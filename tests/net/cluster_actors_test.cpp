@@ -73,10 +73,15 @@ TEST_F(ClusterActors, MessagesRoundTrip) {
   EXPECT_EQ(request.local_ranks, 2);
   EXPECT_EQ(request.global_world_size, 8);
   const auto store = keep(spawn_store_actor(system_));
-  const auto accepted = round_trip(JoinAccepted{5, 8, store}, system_);
+  // The layout and the head's seed base travel too: a worker's shards are built from them.
+  const auto accepted =
+      round_trip(JoinAccepted{5, 4, 2, 1, store, 0xfedcba9876543210ULL}, system_);
   EXPECT_EQ(accepted.first_rank, 5);
-  EXPECT_EQ(accepted.global_world_size, 8);
+  EXPECT_EQ(accepted.layout_tp, 4);
+  EXPECT_EQ(accepted.layout_pp, 2);
+  EXPECT_EQ(accepted.layout_ep, 1);
   EXPECT_EQ(accepted.store, store);
+  EXPECT_EQ(accepted.seed_base, 0xfedcba9876543210ULL);
 }
 
 TEST_F(ClusterActors, GlooRanksMeetThroughTheStoreActor) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "runtime/core/error.hpp"
 #include "runtime/model/shard_plan.hpp"
 
@@ -73,6 +75,46 @@ TEST(ShardPlan, NamesTheNumbersThatDoNotDivide) {
 TEST(ShardPlan, RejectsARankOutsideTheGroup) {
   EXPECT_THROW(ShardPlan::make(config_with(8, 8), 2, 2), Error);
   EXPECT_THROW(ShardPlan::make(config_with(8, 8), 0, 0), Error);
+  EXPECT_THROW(ShardPlan::make(config_with(8, 8), ParallelLayout(2, 2, 1), 4), Error);
+}
+
+TEST(ShardPlan, TakesItsTensorParallelPlaceAndLayersFromTheLayout) {
+  auto config = config_with(8, 4);
+  config.num_hidden_layers = 10;
+  const ParallelLayout layout(2, 2, 1);  // stages: ranks 0-1 (layers 0-4), 2-3 (layers 5-9)
+  const auto plan = ShardPlan::make(config, layout, 3);
+  EXPECT_EQ(plan.layout, layout);
+  EXPECT_EQ(plan.rank, layout.coordinates(3));
+  EXPECT_EQ(plan.tp_rank(), 1);
+  EXPECT_EQ(plan.tp_size(), 2);
+  EXPECT_EQ(plan.layers, (LayerRange{5, 10}));
+  // Its slices are those of tp rank 1 of 2, whatever its stage.
+  const auto same_slices = ShardPlan::make(config, 1, 2);
+  EXPECT_EQ(plan.heads, same_slices.heads);
+  EXPECT_EQ(plan.head_begin, same_slices.head_begin);
+  EXPECT_EQ(plan.kv_head_begin, same_slices.kv_head_begin);
+  EXPECT_EQ(plan.intermediate_begin, same_slices.intermediate_begin);
+  EXPECT_EQ(plan.vocab_begin, same_slices.vocab_begin);
+  EXPECT_EQ(ShardPlan::make(config, layout, 0).layers, (LayerRange{0, 5}));
+
+  // Expert ranks beyond tp replicate the dense split: tp 1, ep 2 gives whole layers to both.
+  const auto replicated = ShardPlan::make(config, ParallelLayout(1, 1, 2), 1);
+  EXPECT_EQ(replicated.tp_size(), 1);
+  EXPECT_EQ(replicated.heads, 8);
+  EXPECT_EQ(replicated.vocab, 1024);
+}
+
+TEST(ShardPlan, NamesTheCommunicatorThatIsNotItsGroup) {
+  const auto plan = ShardPlan::make(config_with(8, 8), 1, 2);
+  plan.require_group(1, 2);
+  try {
+    plan.require_group(1, 4);
+    FAIL() << "accepted rank 1 of 4 for tensor-parallel rank 1 of 2";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("tensor-parallel rank 1 of 2"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("rank 1 of 4"), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -133,6 +133,24 @@ TEST(TensorParallel, OddHeadFixtureCannotSplitOverFourRanks) {
   }
 }
 
+TEST(TensorParallel, ATransformerRefusesAPipelineStageInsteadOfRunningItAsTheWholeModel) {
+  const auto dir = fixture_models_dir() / "llama2";
+  const auto config = runtime::ModelConfig::load(dir);
+  const runtime::ParallelLayout two_stages(1, 2, 1);
+  runtime::CpuBackend backend;
+  runtime::SingleRankCommunicator communicator;
+  try {
+    runtime::Transformer model(config, runtime::ShardPlan::make(config, two_stages, 0),
+                               runtime::Checkpoint::open(dir), backend, communicator);
+    FAIL() << "ran stage 0 of 2 as a whole model";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::unsupported);
+    EXPECT_NE(std::string(e.what()).find("holds layers 0-"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("pipeline stages are not executed"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(TensorParallel, LockstepRefusesACommunicatorOfAnotherGroup) {
   auto fixture = load_fixture("llama2");  // sharded as rank 0 of 1
   auto store = runtime::make_in_process_store();

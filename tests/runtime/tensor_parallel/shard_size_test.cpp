@@ -16,7 +16,7 @@ std::int64_t expected_parameters(const runtime::ModelConfig& c, const runtime::S
   const std::int64_t h = c.hidden_size;
   const std::int64_t d = c.head_dim;
   const std::int64_t qkv_rows = (p.heads + 2 * p.kv_heads) * d;
-  const bool rank0 = p.rank == 0;
+  const bool rank0 = p.tp_rank() == 0;
   std::int64_t layer = 2 * h;                       // input and post-attention norms
   layer += qkv_rows * h + p.heads * d * h;          // q/k/v slices and o_proj columns
   layer += 2 * p.intermediate * h + h * p.intermediate;  // gate/up slices and down columns
