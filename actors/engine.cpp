@@ -343,17 +343,19 @@ std::string Engine::validate(const GenerateRequest& r) const {
     }
   }
   if (r.max_tokens < 1) return "max_tokens: must be at least 1, got " + std::to_string(r.max_tokens);
-  const auto total = static_cast<std::int64_t>(r.prompt.size()) + r.max_tokens;
-  const auto capacity = kv_blocks_ * config_.block_size;
-  if (total > capacity) {
-    return "max_tokens: the prompt's " + std::to_string(r.prompt.size()) + " tokens plus " +
-           std::to_string(r.max_tokens) + " new ones exceed the KV pool's capacity of " +
-           std::to_string(capacity) + " tokens";
-  }
-  if (model_config_.max_position_embeddings > 0 && total > model_config_.max_position_embeddings) {
-    return "max_tokens: the prompt's " + std::to_string(r.prompt.size()) + " tokens plus " +
-           std::to_string(r.max_tokens) + " new ones exceed the model's context of " +
-           std::to_string(model_config_.max_position_embeddings) + " tokens";
+  // The binding limit is the smaller of the model's context and the KV pool, and the message
+  // names which one it is. Compared as room left after the prompt, so that a max_tokens near
+  // INT64_MAX cannot overflow past the check.
+  const auto prompt = static_cast<std::int64_t>(r.prompt.size());
+  const auto pool = kv_blocks_ * config_.block_size;
+  const auto context = model_config_.max_position_embeddings;
+  const bool context_binds = context > 0 && context <= pool;
+  const auto limit = context_binds ? context : pool;
+  if (prompt > limit || r.max_tokens > limit - prompt) {
+    return "max_tokens: the prompt's " + std::to_string(prompt) + " tokens plus " +
+           std::to_string(r.max_tokens) + " new ones exceed " +
+           (context_binds ? "the model's context of " : "the KV pool's capacity of ") +
+           std::to_string(limit) + " tokens";
   }
   for (std::size_t i = 0; i < r.stop.size(); ++i) {
     if (r.stop[i].empty()) return "stop[" + std::to_string(i) + "]: must not be empty";

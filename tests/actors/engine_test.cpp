@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <mutex>
 
 #include "actors/engine.hpp"
@@ -203,6 +204,12 @@ TEST(Engine, InvalidRequestsGetErrorsNamingTheField) {
   EXPECT_NE(error_of(greedy({1, -3}, 4)).find("prompt[1]"), std::string::npos);
   EXPECT_NE(error_of(greedy({1}, 0)).find("max_tokens"), std::string::npos);
   EXPECT_NE(error_of(greedy({1}, 1'000'000)).find("max_tokens"), std::string::npos);
+  // The fixture's context (256 positions) is smaller than its KV pool, so the message names the
+  // context; a max_tokens that would overflow prompt + max_tokens is refused, not wrapped round.
+  EXPECT_NE(error_of(greedy({1, 2}, 255)).find("exceed the model's context of 256 tokens"),
+            std::string::npos);
+  EXPECT_NE(error_of(greedy({1}, std::numeric_limits<std::int64_t>::max())).find("max_tokens"),
+            std::string::npos);
   auto hot = greedy({1}, 4);
   hot.sampling.temperature = -1.0f;
   EXPECT_NE(error_of(hot).find("sampling.temperature"), std::string::npos);
