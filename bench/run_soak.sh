@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Soak test of `tessera serve` on the CPU backend (issue 16): starts the server on MODEL_DIR
-# (default the bundled models/kjv-tiny) on a free loopback port, runs bench/soak.mjs against it
+# (default the bundled models/kjv-tiny) on a free loopback port, runs bench/soak/main.mjs against it
 # (64 clients for 600 s unless told otherwise), then stops the server with SIGTERM. Prints the
 # soak's JSON on stdout; exits non-zero if any soak check failed, the server died, or it did not
 # exit 0 on SIGTERM.
-#   bench/run_soak.sh [BINARY | BUILD_DIR] [soak.mjs options]
+#   bench/run_soak.sh [BINARY | BUILD_DIR] [soak options]
 #   bench/run_soak.sh build/app/tessera                           # the ten-minute soak
 #   bench/run_soak.sh build --duration 60 --clients 16 --exclude pipelined,stray_crlf
-# Without a first argument the binary is $TESSERA_BINARY. `node bench/soak.mjs --list-cases`
+# Without a first argument the binary is $TESSERA_BINARY. `node bench/soak/main.mjs --list-cases`
 # lists the cases for --cases / --exclude.
 # TRIAGE=1: each case alone, against a fresh server each (default --duration 10 --clients 4),
 # one line per case; for finding which case kills or wedges a server.
@@ -26,7 +26,7 @@ command -v node >/dev/null || { echo "run_soak: node not found" >&2; exit 1; }
 model=${MODEL_DIR:-$root/models/kjv-tiny}
 # 2 MiB instead of the server's 8-MiB default: issue 16's hostile bodies (600 KB of nesting, a
 # prompt far over the context) fit under it, and a 413 costs 2 MiB of traffic rather than 8 on a
-# loaded 2-core machine. soak.mjs sizes its bodies from the same number.
+# loaded 2-core machine. The soak sizes its bodies from the same number.
 max_body=${MAX_BODY_BYTES:-2097152}
 
 # 64 clients with keep-alive pools, raw sockets and the server's own: more than 1024 descriptors.
@@ -92,10 +92,10 @@ trap cleanup EXIT
 
 if [ "${TRIAGE:-0}" = 1 ]; then
   failed=0
-  for case in $(node "$here/soak.mjs" --list-cases | cut -f1); do
+  for case in $(node "$here/soak/main.mjs" --list-cases | cut -f1); do
     start_server
     # The verdict is the soak's last stderr line (it exits 1 on failure: hence the `|| true`).
-    verdict=$(node "$here/soak.mjs" --url "$url" --pid "$pid" --max-body-bytes "$max_body" --duration 10 --clients 4 \
+    verdict=$(node "$here/soak/main.mjs" --url "$url" --pid "$pid" --max-body-bytes "$max_body" --duration 10 --clients 4 \
       "$@" --cases "$case" 2>&1 >/dev/null | grep '^soak: \(PASS\|FAIL\)' || true)
     [ -n "$verdict" ] || verdict='soak: FAIL (no verdict)'
     stop_server 2>/dev/null
@@ -108,7 +108,7 @@ fi
 
 start_server
 rc=0
-node "$here/soak.mjs" --url "$url" --pid "$pid" --max-body-bytes "$max_body" "$@" || rc=$?
+node "$here/soak/main.mjs" --url "$url" --pid "$pid" --max-body-bytes "$max_body" "$@" || rc=$?
 stop_server
 [ "$stop_ok" = 1 ] || rc=1
 exit "$rc"
