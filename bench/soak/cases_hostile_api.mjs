@@ -47,6 +47,9 @@ export async function wrongTypes(ctx) {
   return expectError(await httpCall(ctx, 'POST', ENDPOINT_PATH[endpoint], { body }), 400, { param });
 }
 
+// The merged parser's answer to issue 16 item 1: a 400 whose message names the request body.
+const NAMES_THE_BODY = /the request body/;
+
 // Issue 16 item 1: a number that overflows a double, anywhere in the body.
 export async function numberOverflow(ctx) {
   const model = target.modelId;
@@ -60,7 +63,7 @@ export async function numberOverflow(ctx) {
   ]);
   ctx.what = what;
   const path = body.includes('"prompt"') ? ENDPOINT_PATH.completion : ENDPOINT_PATH.chat;
-  return expectError(await httpCall(ctx, 'POST', path, { body }), 400);
+  return expectError(await httpCall(ctx, 'POST', path, { body }), 400, { mentions: NAMES_THE_BODY });
 }
 
 // Issue 16 item 1: nesting 300,000 deep (under the body limit).
@@ -69,14 +72,16 @@ export async function deepNesting(ctx) {
   const body = HOSTILE.deepBodies[index];
   const path = body.includes('"prompt"') ? ENDPOINT_PATH.completion : ENDPOINT_PATH.chat;
   ctx.what = HOSTILE.deepNames[index];
-  return expectError(await httpCall(ctx, 'POST', path, { body }), 400);
+  return expectError(await httpCall(ctx, 'POST', path, { body }), 400, { mentions: NAMES_THE_BODY });
 }
 
-// Issue 16 item 8: parameters that change the answer must be refused, naming themselves.
+// Issue 16 item 8: parameters that change the answer must be refused, on either endpoint, with
+// `param` naming them.
 const UNSUPPORTED = [
   ['tools', [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }]],
   ['tool_choice', 'required'],
   ['functions', [{ name: 'f', parameters: { type: 'object' } }]],
+  ['function_call', 'auto'],
   ['response_format', { type: 'json_object' }],
   ['logit_bias', { 1: 5 }],
   ['guided_json', { type: 'object' }],
@@ -87,45 +92,62 @@ const UNSUPPORTED = [
   ['min_tokens', 4],
   ['stop_token_ids', [1]],
   ['allowed_token_ids', [1, 2]],
+  ['echo', true],
 ];
 
 export async function unsupportedParam(ctx) {
   const [param, value] = ctx.rand.pick(UNSUPPORTED);
-  ctx.what = param;
-  const body = { model: target.modelId, messages: [{ role: 'user', content: 'x' }], max_tokens: 4, [param]: value };
-  return expectError(await httpCall(ctx, 'POST', ENDPOINT_PATH.chat, { body }), 400, { param });
+  const endpoint = ctx.rand.pick(['chat', 'completion']);
+  ctx.what = `${param} (${endpoint})`;
+  const body = endpoint === 'chat'
+    ? { model: target.modelId, messages: [{ role: 'user', content: 'x' }], max_tokens: 4, [param]: value }
+    : { model: target.modelId, prompt: 'x', max_tokens: 4, [param]: value };
+  return expectError(await httpCall(ctx, 'POST', ENDPOINT_PATH[endpoint], { body }), 400, { param, exactParam: true });
 }
 
-// Issue 16 item 9: requests OpenAI refuses that must not be half-accepted.
+// The limit on tokens is the model's context, and the message says so (issue 16 item 9).
+const NAMES_THE_CONTEXT = /context of \d+ tokens/;
+
+// Issue 16 item 9: requests OpenAI refuses that must not be half-accepted: stream_options
+// without a stream (absent or false), more tokens than the context holds.
 export async function apiContract(ctx) {
   const base = { model: target.modelId, messages: [{ role: 'user', content: 'x' }] };
-  const [param, body] = ctx.rand.pick([
-    ['stream_options', { ...base, max_tokens: 4, stream: false, stream_options: { include_usage: true } }],
-    ['max_completion_tokens', { ...base, max_completion_tokens: 1000000 }],
-    ['max_tokens', { ...base, max_tokens: 1000000 }],
+  const [what, param, body, mentions] = ctx.rand.pick([
+    ['stream_options, stream false', 'stream_options', { ...base, max_tokens: 4, stream: false, stream_options: { include_usage: true } }],
+    ['stream_options, no stream', 'stream_options', { ...base, max_tokens: 4, stream_options: { include_usage: true } }],
+    ['max_completion_tokens 1000000', 'max_completion_tokens', { ...base, max_completion_tokens: 1000000 }, NAMES_THE_CONTEXT],
+    ['max_tokens 1000000', 'max_tokens', { ...base, max_tokens: 1000000 }, NAMES_THE_CONTEXT],
   ]);
-  ctx.what = param;
-  return expectError(await httpCall(ctx, 'POST', ENDPOINT_PATH.chat, { body }), 400, { param });
+  ctx.what = what;
+  return expectError(await httpCall(ctx, 'POST', ENDPOINT_PATH.chat, { body }), 400, { param, exactParam: true, mentions });
 }
 
-// A prompt thousands of times the context: refused (400), cheaply.
+// A prompt thousands of times the context: refused (400) cheaply, naming the prompt's field and
+// the context.
 export async function hugePrompt(ctx) {
   const chat = ctx.rand.chance(0.5);
   ctx.what = chat ? 'chat' : 'completion';
   const r = await httpCall(ctx, 'POST', chat ? ENDPOINT_PATH.chat : ENDPOINT_PATH.completion, {
     body: chat ? HOSTILE.hugeChatBody : HOSTILE.hugePromptBody,
   });
-  return expectError(r, 400);
+  return expectError(r, 400, { param: chat ? 'messages' : 'prompt', exactParam: true, mentions: NAMES_THE_CONTEXT });
 }
 
+// An unknown model is 404 model_not_found wherever a model is named (issue 16 item 9).
 export async function unknownModel(ctx) {
-  const body = { model: ctx.rand.pick(['gpt-4o', 'no-such-model', '']) || 'x'.repeat(300), messages: [{ role: 'user', content: 'x' }], max_tokens: 4 };
-  return expectError(await httpCall(ctx, 'POST', ENDPOINT_PATH.chat, { body }), 404, { code: 'model_not_found' });
+  const model = ctx.rand.pick(['gpt-4o', 'no-such-model', '']) || 'x'.repeat(300);
+  const where = ctx.rand.pick(['chat', 'completion', 'GET /v1/models/{id}']);
+  ctx.what = `${model.slice(0, 20)}${model.length > 20 ? '...' : ''} (${where})`;
+  const r = where === 'chat' ? await httpCall(ctx, 'POST', ENDPOINT_PATH.chat, { body: { model, messages: [{ role: 'user', content: 'x' }], max_tokens: 4 } })
+    : where === 'completion' ? await httpCall(ctx, 'POST', ENDPOINT_PATH.completion, { body: { model, prompt: 'x', max_tokens: 4 } })
+      : await httpCall(ctx, 'GET', `/v1/models/${encodeURIComponent(model)}`);
+  return expectError(r, 404, { code: 'model_not_found' });
 }
 
 export async function unknownRoute(ctx) {
   const path = ctx.rand.pick(['/v1/nothing', '/v2/chat/completions', `/${'a'.repeat(2000)}`, '/v1/chat/completions/../../etc/passwd',
     '/%00', '/v1/models/other-model']);
+  ctx.what = path.length > 40 ? `${path.slice(0, 12)}... (${path.length} bytes)` : path;
   const r = await httpCall(ctx, 'GET', path);
   return r.status === 404 ? { outcome: 'status 404' } : { outcome: r.error ?? `status ${r.status}`, detail: r.text?.slice(0, 200) };
 }

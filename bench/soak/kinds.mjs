@@ -10,6 +10,7 @@ import {
 import {
   expectContinue, halfClose, headRequest, http10Stream, methodNotAllowed, oversizedBody, pipelined, slowloris, strayCrlf,
 } from './cases_hostile_http.mjs';
+import { cors } from './cases_cors.mjs';
 import { abandonBody, cancelStream, clientTimeout, stalledReader, validPlain, validStream } from './cases_valid.mjs';
 
 export const KINDS = {
@@ -36,6 +37,7 @@ export const KINDS = {
   expect_continue: { weight: 2, expect: ['ok'], run: expectContinue },
   http10_stream: { weight: 2, expect: ['ok'], run: http10Stream },
   half_close: { weight: 2, expect: ['ok'], run: halfClose },
+  cors: { weight: 2, expect: ['ok'], run: cors },
   slowloris: { weight: 1, expect: ['ok', 'abandoned'], run: slowloris },
   unknown_model: { weight: 2, expect: ['status 404'], run: unknownModel },
   unknown_route: { weight: 1, expect: ['status 404'], run: unknownRoute },

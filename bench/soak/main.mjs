@@ -15,11 +15,12 @@
 //
 //   node bench/soak/main.mjs --url http://127.0.0.1:PORT --pid PID [--clients 64] [--duration 600]
 //       [--seed 1] [--cases a,b] [--exclude a,b] [--max-body-bytes N] [--idle-timeout 60]
-//       [--list-cases]
+//       [--allowed-origin http://localhost:3000] [--list-cases]
 //
 // --max-body-bytes must be the server's own limit: the oversized-body case sends one byte more,
-// and the deep-nesting and huge-prompt cases stay under it. bench/run_soak.sh starts the server
-// and passes both. Traffic goes only to --url (loopback); every request and every loop is bounded
+// and the deep-nesting and huge-prompt cases stay under it. --allowed-origin must be the origin
+// the server allows (--allowed-origins), for the CORS case. bench/run_soak.sh starts the server
+// and passes all three. Traffic goes only to --url (loopback); every request and every loop is bounded
 // in time. Node built-ins only.
 import { parseArgs } from 'node:util';
 
@@ -46,6 +47,7 @@ const { values: args } = parseArgs({
     exclude: { type: 'string' },
     'max-body-bytes': { type: 'string', default: String(8 << 20) },
     'idle-timeout': { type: 'string', default: '60' },
+    'allowed-origin': { type: 'string', default: 'http://localhost:3000' },
     'list-cases': { type: 'boolean', default: false },
   },
 });
@@ -66,7 +68,7 @@ function setTarget() {
   const url = new URL(args.url);
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error('the soak only talks to loopback');
   Object.assign(target, { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), url: url.origin,
-    pid: args.pid ? Number(args.pid) : null });
+    pid: args.pid ? Number(args.pid) : null, allowedOrigin: args['allowed-origin'] });
 }
 
 async function main() {

@@ -7,9 +7,11 @@ export const stop = new AbortController();
 setMaxListeners(0, stop.signal);  // every open request listens to it
 export const endSoon = () => stop.abort();
 
-// Set once by main.mjs before any client starts: { host, port, url, modelId, pid }. `pid` is
-// null when the soak was not told the server's process (no RSS, liveness from sockets only).
-export const target = { host: null, port: null, url: null, modelId: null, pid: null };
+// Set once by main.mjs before any client starts: { host, port, url, modelId, pid,
+// allowedOrigin }. `pid` is null when the soak was not told the server's process (no RSS,
+// liveness from sockets only); `allowedOrigin` is the origin the server was started to allow
+// (--allowed-origins), for the CORS case.
+export const target = { host: null, port: null, url: null, modelId: null, pid: null, allowedOrigin: null };
 
 const startedAt = performance.now();
 export const elapsedS = () => (performance.now() - startedAt) / 1000;
