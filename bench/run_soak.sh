@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Soak test of `tessera serve` on the CPU backend (issue 16): starts the server on MODEL_DIR
-# (default the bundled models/kjv-tiny) on a free loopback port, runs bench/soak.mjs against it
-# (64 clients for 600 s unless told otherwise), then stops the server with SIGTERM. Prints the
-# soak's JSON on stdout; exits non-zero if any soak check failed, the server died, or it did not
-# exit 0 on SIGTERM.
-#   bench/run_soak.sh [BINARY | BUILD_DIR] [soak.mjs options]
+# (default the bundled models/kjv-tiny) on a free loopback port, allowing the one origin
+# http://localhost:3000 (CORS), runs bench/soak/main.mjs against it (64 clients for 600 s unless
+# told otherwise), then stops the server with SIGTERM. Prints the soak's JSON on stdout; exits
+# non-zero if any soak check failed, the server died, or it did not exit 0 on SIGTERM.
+#   bench/run_soak.sh [BINARY | BUILD_DIR] [soak options]
 #   bench/run_soak.sh build/app/tessera                           # the ten-minute soak
 #   bench/run_soak.sh build --duration 60 --clients 16 --exclude pipelined,stray_crlf
-# Without a first argument the binary is $TESSERA_BINARY. `node bench/soak.mjs --list-cases`
+# Without a first argument the binary is $TESSERA_BINARY. `node bench/soak/main.mjs --list-cases`
 # lists the cases for --cases / --exclude.
 # TRIAGE=1: each case alone, against a fresh server each (default --duration 10 --clients 4),
-# one line per case; for finding which case kills or wedges a server.
+# one line per case; for finding which case kills or wedges a server. TRIAGE_JSON=DIR keeps each
+# case's JSON report (the samples name the exact variant and what the server did) as DIR/CASE.json.
 # Environment: MODEL_DIR, MAX_BODY_BYTES (2097152), SERVE_FLAGS (extra `tessera serve` flags).
 # Builds nothing.
 set -euo pipefail
@@ -26,8 +27,11 @@ command -v node >/dev/null || { echo "run_soak: node not found" >&2; exit 1; }
 model=${MODEL_DIR:-$root/models/kjv-tiny}
 # 2 MiB instead of the server's 8-MiB default: issue 16's hostile bodies (600 KB of nesting, a
 # prompt far over the context) fit under it, and a 413 costs 2 MiB of traffic rather than 8 on a
-# loaded 2-core machine. soak.mjs sizes its bodies from the same number.
+# loaded 2-core machine. The soak sizes its bodies from the same number.
 max_body=${MAX_BODY_BYTES:-2097152}
+# The one origin the server allows (--allowed-origins): the CORS case checks that it, and no
+# other, gets the Access-Control-* headers.
+origin=http://localhost:3000
 
 # 64 clients with keep-alive pools, raw sockets and the server's own: more than 1024 descriptors.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -37,7 +41,8 @@ log=
 start_server() {
   log=$(mktemp)
   # shellcheck disable=SC2086  # SERVE_FLAGS is a list of flags
-  "$binary" serve --model "$model" --host 127.0.0.1 --port 0 --max-body-bytes "$max_body" ${SERVE_FLAGS:-} 2>"$log" &
+  "$binary" serve --model "$model" --host 127.0.0.1 --port 0 --max-body-bytes "$max_body" \
+    --allowed-origins "$origin" ${SERVE_FLAGS:-} 2>"$log" &
   pid=$!
   # The ready line (at most 2 minutes); the listening line before it carries the port.
   for _ in $(seq 1 1200); do
@@ -92,11 +97,15 @@ trap cleanup EXIT
 
 if [ "${TRIAGE:-0}" = 1 ]; then
   failed=0
-  for case in $(node "$here/soak.mjs" --list-cases | cut -f1); do
+  [ -z "${TRIAGE_JSON:-}" ] || mkdir -p "$TRIAGE_JSON"
+  for case in $(node "$here/soak/main.mjs" --list-cases | cut -f1); do
+    report=/dev/null
+    [ -z "${TRIAGE_JSON:-}" ] || report=$TRIAGE_JSON/$case.json
     start_server
     # The verdict is the soak's last stderr line (it exits 1 on failure: hence the `|| true`).
-    verdict=$(node "$here/soak.mjs" --url "$url" --pid "$pid" --max-body-bytes "$max_body" --duration 10 --clients 4 \
-      "$@" --cases "$case" 2>&1 >/dev/null | grep '^soak: \(PASS\|FAIL\)' || true)
+    verdict=$(node "$here/soak/main.mjs" --url "$url" --pid "$pid" --max-body-bytes "$max_body" --allowed-origin "$origin" \
+      --duration 10 --clients 4 \
+      "$@" --cases "$case" 2>&1 >"$report" | grep '^soak: \(PASS\|FAIL\)' || true)
     [ -n "$verdict" ] || verdict='soak: FAIL (no verdict)'
     stop_server 2>/dev/null
     [ "$stop_ok" = 1 ] || verdict="$verdict; server: $stop_note"
@@ -108,7 +117,7 @@ fi
 
 start_server
 rc=0
-node "$here/soak.mjs" --url "$url" --pid "$pid" --max-body-bytes "$max_body" "$@" || rc=$?
+node "$here/soak/main.mjs" --url "$url" --pid "$pid" --max-body-bytes "$max_body" --allowed-origin "$origin" "$@" || rc=$?
 stop_server
 [ "$stop_ok" = 1 ] || rc=1
 exit "$rc"
