@@ -1,5 +1,7 @@
 #include "runtime/chat/jinja_budget.hpp"
 
+#include <algorithm>
+
 #include "runtime/chat/jinja_value.hpp"
 
 namespace tessera::runtime::jinja {
@@ -22,6 +24,14 @@ Budget::~Budget() {
 }
 
 Budget* Budget::current() { return g_current; }
+
+void Budget::adopt_namespace(const std::shared_ptr<Dict>& ns) {
+  if (namespaces_.size() >= prune_at_) {
+    std::erase_if(namespaces_, [](const std::weak_ptr<Dict>& w) { return w.expired(); });
+    prune_at_ = std::max<std::size_t>(1024, 2 * namespaces_.size());  // amortised O(1) per namespace
+  }
+  namespaces_.push_back(ns);
+}
 
 void Budget::exceeded_steps() const {
   throw RenderError("chat template exceeded its budget of " + with_commas(limits_.max_steps) +

@@ -43,7 +43,7 @@ class Budget {
   // frees; the render's namespaces are emptied when it ends, which breaks every such cycle
   // (lists refuse cycles when appended to, and dicts cannot change, so every cycle passes
   // through a namespace).
-  void adopt_namespace(const std::shared_ptr<Dict>& ns) { namespaces_.push_back(ns); }
+  void adopt_namespace(const std::shared_ptr<Dict>& ns);
 
  private:
   [[noreturn]] void exceeded_steps() const;
@@ -51,6 +51,7 @@ class Budget {
   std::uint64_t steps_ = 0;
   std::shared_ptr<Ledger> ledger_;
   std::vector<std::weak_ptr<Dict>> namespaces_;
+  std::size_t prune_at_ = 1024;  // namespaces made in a loop mostly die young: drop them now and then
   Budget* previous_;
 };
 
