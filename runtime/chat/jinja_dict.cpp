@@ -54,7 +54,8 @@ std::size_t hash_value(const Value& v, int depth) {
 }
 
 std::size_t Dict::lookup(const Value& key) const {
-  if (entries.size() < kIndexFrom) {
+  if (entries.size() < kIndexFrom || (indexed_ == 0 && ++linear_lookups_ <= kLinearLookups)) {
+    charge_steps(entries.size() >> 4);
     for (std::size_t i = 0; i < entries.size(); ++i)
       if (equals(entries[i].first, key)) return i;
     return entries.size();
@@ -92,6 +93,7 @@ void Dict::clear() {
   entries.clear();
   index_.clear();
   indexed_ = 0;
+  linear_lookups_ = 0;
 }
 
 }  // namespace tessera::runtime::jinja

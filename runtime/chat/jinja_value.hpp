@@ -40,10 +40,14 @@ struct Dict {
 
  private:
   static constexpr std::size_t kIndexFrom = 16;
+  // A dict copied to be looked up once (`dict(d, {k: v})` in a loop) is searched linearly:
+  // building an index for it would cost more. The index comes with repeated lookups.
+  static constexpr std::uint32_t kLinearLookups = 8;
   std::size_t lookup(const Value& key) const;  // index into entries, or entries.size()
   // Hash of key -> position, covering entries[0, indexed_); extended on each lookup.
   mutable std::unordered_multimap<std::size_t, std::size_t> index_;
   mutable std::size_t indexed_ = 0;
+  mutable std::uint32_t linear_lookups_ = 0;
 };
 
 struct CallArgs {

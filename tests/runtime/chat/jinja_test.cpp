@@ -346,7 +346,13 @@ TEST(Jinja, DeeplyNestedValuesFailCleanly) {
   }
   ChatTemplate t("{{ messages | length }}", "", "");
   try {
-    t.render(ordered_json::array({ordered_json{{"role", "user"}, {"content", deep}}}), false, ordered_json::object());
+    // Moved, not copied: nlohmann's copy recurses, which a 100000-deep value would overflow.
+    ordered_json message = ordered_json::object();
+    message["role"] = "user";
+    message["content"] = std::move(deep);
+    ordered_json messages = ordered_json::array();
+    messages.push_back(std::move(message));
+    t.render(messages, false, ordered_json::object());
     ADD_FAILURE() << "deeply nested message accepted";
   } catch (const tessera::Error& e) {
     EXPECT_NE(std::string(e.what()).find("nested too deeply"), std::string::npos) << e.what();
