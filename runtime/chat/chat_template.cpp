@@ -1,6 +1,7 @@
 #include "runtime/chat/chat_template.hpp"
 
 #include <fstream>
+#include <new>
 #include <sstream>
 
 #include "runtime/chat/jinja_interpreter.hpp"
@@ -13,11 +14,19 @@ struct ChatTemplate::Program {
   jinja::Body body;
 };
 
-ChatTemplate::ChatTemplate(std::string template_source, std::string bos_token, std::string eos_token)
+ChatTemplate::ChatTemplate(std::string template_source, std::string bos_token, std::string eos_token,
+                           RenderLimits limits)
     : source_(std::move(template_source)),
       bos_token_(std::move(bos_token)),
       eos_token_(std::move(eos_token)),
-      program_(std::make_unique<Program>(Program{jinja::parse_template(source_)})) {}
+      limits_(limits),
+      program_(std::make_unique<Program>(Program{jinja::parse_template(source_, limits.max_source_nesting)})) {}
+
+void ChatTemplate::set_limits(const RenderLimits& limits) {
+  int parsed_with = limits_.max_source_nesting;
+  limits_ = limits;
+  limits_.max_source_nesting = parsed_with;
+}
 
 ChatTemplate::~ChatTemplate() = default;
 ChatTemplate::ChatTemplate(ChatTemplate&&) noexcept = default;
@@ -49,7 +58,19 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
   } catch (const jinja::RenderError& e) {
     throw Error(ErrorCategory::chat_template, std::string("chat template variables: ") + e.what());
   }
-  return jinja::render(program_->body, vars);
+  try {
+    return jinja::render(program_->body, vars, limits_);
+  } catch (const Error&) {
+    throw;
+  } catch (const jinja::RenderError& e) {
+    // Raised where no template position was known (the interpreter adds one where it can).
+    throw Error(ErrorCategory::chat_template, std::string("chat template error: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCategory::chat_template, "chat template ran out of memory");
+  } catch (const std::exception& e) {
+    // Anything else is a bug here, but it must fail this render, not the server.
+    throw Error(ErrorCategory::chat_template, std::string("chat template failed: ") + e.what());
+  }
 }
 
 namespace {
@@ -74,7 +95,7 @@ std::string token_text(const nlohmann::json& config, const char* key, const std:
 
 }  // namespace
 
-ChatTemplate ChatTemplate::from_model_dir(const std::filesystem::path& model_dir) {
+ChatTemplate ChatTemplate::from_model_dir(const std::filesystem::path& model_dir, RenderLimits limits) {
   std::filesystem::path file = model_dir / "tokenizer_config.json";
   nlohmann::json config;
   try {
@@ -107,7 +128,8 @@ ChatTemplate ChatTemplate::from_model_dir(const std::filesystem::path& model_dir
     throw Error(ErrorCategory::chat_template,
                 file.string() + " has no chat_template (and there is no chat_template.jinja)");
   }
-  return ChatTemplate(std::move(source), token_text(config, "bos_token", file), token_text(config, "eos_token", file));
+  return ChatTemplate(std::move(source), token_text(config, "bos_token", file), token_text(config, "eos_token", file),
+                      limits);
 }
 
 }  // namespace tessera::runtime

@@ -7,13 +7,18 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "runtime/chat/render_limits.hpp"
+
 namespace tessera::runtime {
 
 class ChatTemplate {
  public:
   // Parses the template; a syntax error or unsupported construct throws
-  // Error(chat_template) naming its line and column.
-  ChatTemplate(std::string template_source, std::string bos_token, std::string eos_token);
+  // Error(chat_template) naming its line and column. `limits` bound each render (and the
+  // nesting the parser accepts); a render that passes one fails with Error(chat_template)
+  // naming it.
+  ChatTemplate(std::string template_source, std::string bos_token, std::string eos_token,
+               RenderLimits limits = {});
   ~ChatTemplate();
   ChatTemplate(ChatTemplate&&) noexcept;
   ChatTemplate& operator=(ChatTemplate&&) noexcept;
@@ -31,18 +36,22 @@ class ChatTemplate {
   const std::string& source() const { return source_; }
   const std::string& bos_token() const { return bos_token_; }
   const std::string& eos_token() const { return eos_token_; }
+  const RenderLimits& limits() const { return limits_; }
+  // For later renders; max_source_nesting only applies when parsing, so it is not changed.
+  void set_limits(const RenderLimits& limits);
 
   // Reads `chat_template` (a string, or a list of {name, template} of which "default" is taken)
   // and bos_token/eos_token (strings or {"content": ...} objects; absent or null -> "") from
   // model_dir/tokenizer_config.json. Newer HF checkpoints keep the template beside it in
   // chat_template.jinja, which is used when the config has none. A missing template throws
   // Error naming the file.
-  static ChatTemplate from_model_dir(const std::filesystem::path& model_dir);
+  static ChatTemplate from_model_dir(const std::filesystem::path& model_dir, RenderLimits limits = {});
 
  private:
   std::string source_;
   std::string bos_token_;
   std::string eos_token_;
+  RenderLimits limits_;
   struct Program;
   std::unique_ptr<Program> program_;
 };

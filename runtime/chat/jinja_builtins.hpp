@@ -4,22 +4,19 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/chat/jinja_budget.hpp"
 #include "runtime/chat/jinja_value.hpp"
 
 namespace tessera::runtime::jinja {
-
-// Limits that keep hostile templates from exhausting memory.
-inline constexpr std::size_t kMaxStringBytes = 16u << 20;  // 4x a 1M-token prompt
-inline constexpr std::int64_t kMaxRange = 100000;          // jinja2's sandbox allows no longer range()
 
 // Errors while rendering; the interpreter adds the template position.
 [[noreturn]] inline void fail(const std::string& message) { throw RenderError(message); }
 [[noreturn]] inline void fail_undefined(const Value& v) {
   fail(v.undefined_hint().empty() ? "value is undefined" : v.undefined_hint());
 }
-// Passes a string result through, refusing one past kMaxStringBytes.
+// Passes a string result through, refusing one past RenderLimits::max_string_bytes.
 inline std::string checked_size(std::string s) {
-  if (s.size() > kMaxStringBytes) fail("string result too large");
+  check_string_size(s.size());
   return s;
 }
 

@@ -1,6 +1,8 @@
 // jinja2's built-in filters and tests, plus HF's tojson override.
 #include <algorithm>
 #include <cfenv>
+#include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +26,14 @@ Value lookup_path(const Value& obj, const std::string& path) {
     std::size_t dot = path.find('.', start);
     std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
-    cur = digits ? get_item(cur, Value(static_cast<std::int64_t>(std::stoll(part)))) : get_item(cur, Value(part));
+    if (digits) {
+      std::int64_t index = 0;
+      auto res = std::from_chars(part.data(), part.data() + part.size(), index);
+      // An index past int64 is past the end of any sequence: undefined, as jinja2 has it.
+      cur = res.ec == std::errc() ? get_item(cur, Value(index)) : Value::undefined("index " + part + " out of range");
+    } else {
+      cur = get_item(cur, Value(part));
+    }
     if (dot == std::string::npos) return cur;
     start = dot + 1;
   }
@@ -61,20 +70,29 @@ Value select_items(const Value& input, const CallArgs& args, bool with_attribute
 }
 
 std::string indent_text(const std::string& s, const std::string& pad, bool first, bool blank) {
-  std::vector<std::string> lines = py_splitlines(s + "\n");
+  std::size_t max_lines = current_limits().max_list_length;
+  std::vector<std::string> lines = py_splitlines(s + "\n", max_lines);
+  check_list_size(lines.size());
   std::string out;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (i) out += "\n";
     bool indent = i == 0 ? first : (blank || !lines[i].empty());
+    // Checked before appending: a long pad on many lines grows the text many times over.
+    if (indent) check_string_size(out.size() + pad.size());
     if (indent) out += pad;
     out += lines[i];
+    check_string_size(out.size());
   }
   return out;
 }
 
 double round_to(double x, std::int64_t precision, const std::string& method) {
+  // 10^308 is the largest power of ten a double holds; past it every double rounds to itself
+  // or to zero, and clamping keeps -precision from overflowing.
+  precision = std::clamp<std::int64_t>(precision, -308, 308);
   if (method == "ceil" || method == "floor") {
     double scale = std::pow(10.0, static_cast<double>(precision));
+    if (!std::isfinite(x * scale)) return x;  // digits that far down are below a double's precision
     return (method == "ceil" ? std::ceil(x * scale) : std::floor(x * scale)) / scale;
   }
   if (method != "common") fail("method must be common, ceil or floor");
@@ -91,12 +109,18 @@ double round_to(double x, std::int64_t precision, const std::string& method) {
   return std::nearbyint(x / scale) * scale;
 }
 
+// trunc(d) as an int64; out of range (where Python's int would just grow) fails.
+std::int64_t float_to_int(double d) {
+  if (!std::isfinite(d)) fail("cannot convert float infinity or NaN to integer");
+  double t = std::trunc(d);
+  if (t < -9223372036854775808.0 || t >= 9223372036854775808.0)
+    fail("integer overflow: " + format_float(d) + " does not fit tessera's 64-bit integers");
+  return static_cast<std::int64_t>(t);
+}
+
 Value to_int(const Value& v, const Value& fallback, std::int64_t base) {
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
-  if (v.is_float()) {
-    if (!std::isfinite(v.as_double())) fail("cannot convert float infinity or NaN to integer");
-    return Value(static_cast<std::int64_t>(std::trunc(v.as_double())));
-  }
+  if (v.is_float()) return Value(float_to_int(v.as_double()));
   if (!v.is_string()) return fallback;
   std::string s = py_strip(v.as_string(), nullptr, true, true);
   std::string digits;
@@ -108,7 +132,7 @@ Value to_int(const Value& v, const Value& fallback, std::int64_t base) {
     long long n = std::strtoll(digits.c_str(), &end, static_cast<int>(base));
     if (*end == '\0' && errno == 0) return Value(static_cast<std::int64_t>(n));
     double d = std::strtod(digits.c_str(), &end);
-    if (*end == '\0' && std::isfinite(d)) return Value(static_cast<std::int64_t>(std::trunc(d)));
+    if (*end == '\0' && std::isfinite(d)) return Value(float_to_int(d));
   }
   return fallback;
 }
@@ -135,7 +159,7 @@ Value sorted(List items, bool reverse, bool case_sensitive, const std::string& a
 
 Value apply_filter(const std::string& name, const Value& input, const CallArgs& args) {
   if (name == "length" || name == "count") {
-    if (input.is_string()) return Value(static_cast<std::int64_t>(utf8_length(input.as_string())));
+    if (input.is_string()) return Value(static_cast<std::int64_t>(input.chars().length()));
     if (input.is_list()) return Value(static_cast<std::int64_t>(input.items().size()));
     if (input.is_dict()) return Value(static_cast<std::int64_t>(input.entries().entries.size()));
     if (input.is_undefined()) return Value(std::int64_t{0});
@@ -151,10 +175,10 @@ Value apply_filter(const std::string& name, const Value& input, const CallArgs& 
   if (name == "title") return Value(jinja_title(input.str()));
   if (name == "capitalize") return Value(py_capitalize(input.str()));
   if (name == "replace") {
-    std::string out =
-        py_replace(input.str(), to_string_arg(args.get(0, "old"), "old"), to_string_arg(args.get(1, "new"), "new"),
-                   to_int_arg(args.get(2, "count"), -1, "count"));
-    if (out.size() > kMaxStringBytes) fail("string result too large");
+    std::string out;
+    if (!py_replace(input.str(), to_string_arg(args.get(0, "old"), "old"), to_string_arg(args.get(1, "new"), "new"),
+                    to_int_arg(args.get(2, "count"), -1, "count"), current_limits().max_string_bytes, out))
+      check_string_size(SIZE_MAX);
     return Value(std::move(out));
   }
   if (name == "join") {
@@ -166,7 +190,7 @@ Value apply_filter(const std::string& name, const Value& input, const CallArgs& 
       if (!first) out += separator;
       first = false;
       out += (attribute ? lookup_path(item, attribute->str()) : item).str();
-      if (out.size() > kMaxStringBytes) fail("string result too large");
+      check_string_size(out.size());
     }
     return Value(std::move(out));
   }
@@ -175,6 +199,12 @@ Value apply_filter(const std::string& name, const Value& input, const CallArgs& 
     bool use = input.is_undefined() || (flag(args.get(1, "boolean"), false) && !input.truthy());
     return use ? (fallback ? *fallback : Value(std::string())) : input;
   }
+  if ((name == "first" || name == "last") && input.is_string() && input.chars().length() > 0) {
+    const Text& t = input.chars();
+    return Value(t.at(name == "first" ? 0 : t.length() - 1));
+  }
+  if ((name == "first" || name == "last") && input.is_list() && !input.items().empty())
+    return name == "first" ? input.items().front() : input.items().back();
   if (name == "first" || name == "last") {
     List items = input.iterate();
     if (items.empty()) return Value::undefined("No " + name + " item, sequence was empty.");
@@ -270,11 +300,12 @@ Value apply_filter(const std::string& name, const Value& input, const CallArgs& 
   if (name == "unique") {
     bool case_sensitive = flag(args.get(0, "case_sensitive"), false);
     const Value* attribute = args.get(1, "attribute");
-    List out, seen;
+    List out;
+    Dict seen;  // hashed: comparing each item with every one kept was quadratic
     for (const auto& item : input.iterate()) {
       Value key = fold(attribute ? lookup_path(item, attribute->str()) : item, case_sensitive);
-      if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return equals(s, key); })) {
-        seen.push_back(key);
+      if (!seen.find(key)) {
+        seen.entries.emplace_back(std::move(key), Value::none());
         out.push_back(item);
       }
     }
@@ -314,6 +345,8 @@ Value apply_filter(const std::string& name, const Value& input, const CallArgs& 
       if (static_cast<std::int64_t>(current.size()) == size) out.push_back(Value::list(std::exchange(current, {})));
     }
     if (!current.empty()) {
+      // Filling up to a huge batch size would never end: refuse what could not be built.
+      if (fill && !fill->is_none()) check_list_size(static_cast<std::uint64_t>(size));
       while (fill && !fill->is_none() && static_cast<std::int64_t>(current.size()) < size) current.push_back(*fill);
       out.push_back(Value::list(std::move(current)));
     }

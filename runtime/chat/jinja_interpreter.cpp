@@ -1,20 +1,17 @@
 #include "runtime/chat/jinja_interpreter.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <memory>
 #include <unordered_map>
 
+#include "runtime/chat/jinja_budget.hpp"
 #include "runtime/chat/jinja_builtins.hpp"
 #include "runtime/core/error.hpp"
 
 namespace tessera::runtime::jinja {
 
 namespace {
-
-// Bounds that turn runaway templates into errors instead of hangs or crashes.
-constexpr std::uint64_t kMaxSteps = 5'000'000;
-constexpr int kMaxNesting = 250;  // nested evaluations, including macro calls
-constexpr std::size_t kMaxOutputBytes = 32u << 20;
 
 
 struct Frame {
@@ -27,6 +24,8 @@ enum class Flow { normal, break_loop, continue_loop };
 
 class Interpreter {
  public:
+  explicit Interpreter(Budget& budget) : budget_(budget), limits_(budget.limits()) {}
+
   std::string run(const Body& body, const Dict& variables) {
     auto globals = std::make_shared<Frame>();
     install_globals(*globals);
@@ -40,16 +39,23 @@ class Interpreter {
   }
 
  private:
+  Budget& budget_;
+  const RenderLimits& limits_;
   std::string* out_ = nullptr;
   std::vector<FramePtr> macro_frames_;
-  std::uint64_t steps_ = 0;
   int nesting_ = 0;
 
+  // Counts one evaluation against the step budget and bounds how deeply evaluations nest
+  // (each level is several C++ stack frames).
   struct Nest {
     Interpreter& in;
     explicit Nest(Interpreter& i) : in(i) {
-      if (++in.nesting_ > kMaxNesting) fail("template recursion too deep");
-      if (++in.steps_ > kMaxSteps) fail("template exceeded its evaluation budget (endless loop?)");
+      if (++in.nesting_ > in.limits_.max_depth) {
+        --in.nesting_;
+        fail("template recursion too deep: more than " + with_commas(static_cast<std::uint64_t>(in.limits_.max_depth)) +
+             " nested evaluations (max_depth)");
+      }
+      in.budget_.step();
     }
     ~Nest() { --in.nesting_; }
   };
@@ -60,11 +66,14 @@ class Interpreter {
   }
 
   void emit(const std::string& s) {
-    if (out_->size() + s.size() > kMaxOutputBytes) fail("template output too large");
+    if (out_->size() + s.size() > limits_.max_output_bytes)
+      fail("template output too large: over the chat template limit of " + with_commas(limits_.max_output_bytes) +
+           " bytes (max_output_bytes)");
+    budget_.step(s.size() >> 8);
     out_->append(s);
   }
 
-  static void install_globals(Frame& g) {
+  void install_globals(Frame& g) {
     g.vars["raise_exception"] = Value::function("raise_exception", [](const CallArgs& a) -> Value {
       const Value* m = a.get(0, "message");
       fail(m ? m->str() : "raise_exception called");
@@ -91,12 +100,20 @@ class Interpreter {
       Dict d;
       for (const auto& p : a.positional) {
         if (!p.is_dict()) fail("dict() positional argument must be a mapping");
+        charge_steps(p.entries().entries.size());
+        // A mapping's keys are distinct already: the first is copied without lookups.
+        if (d.entries.empty()) {
+          d.entries = p.entries().entries;
+          continue;
+        }
         for (const auto& [k, v] : p.entries().entries) d.set(k, v);
       }
       for (const auto& [k, v] : a.keyword) d.set(Value(k), v);
       return Value::dict(std::move(d));
     });
-    g.vars["range"] = Value::function("range", [](const CallArgs& a) {
+    const RenderLimits& limits = limits_;
+    Budget& budget = budget_;
+    g.vars["range"] = Value::function("range", [&limits, &budget](const CallArgs& a) {
       std::int64_t start = 0, stop = 0, step = 1;
       if (a.positional.size() == 1) {
         stop = to_int_arg(&a.positional[0], 0, "range stop");
@@ -108,12 +125,25 @@ class Interpreter {
         fail("range expected at least 1 argument");
       }
       if (step == 0) fail("range() arg 3 must not be zero");
+      // Python's len(range(...)), worked out in unsigned arithmetic: stepping a signed counter
+      // past the stop would overflow.
+      std::uint64_t length = 0;
+      if (step > 0 && start < stop)
+        length = (static_cast<std::uint64_t>(stop) - static_cast<std::uint64_t>(start) - 1) /
+                     static_cast<std::uint64_t>(step) + 1;
+      if (step < 0 && start > stop)
+        length = (static_cast<std::uint64_t>(start) - static_cast<std::uint64_t>(stop) - 1) /
+                     (0 - static_cast<std::uint64_t>(step)) + 1;
+      auto max_length = static_cast<std::uint64_t>(std::max<std::int64_t>(limits.max_range_length, 0));
+      if (length > max_length)
+        fail("range too big: " + with_commas(length) + " items, over the chat template limit of " +
+             with_commas(max_length) + " (max_range_length)");
+      budget.step(length);
       List out;
-      for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-        if (static_cast<std::int64_t>(out.size()) >= kMaxRange)
-          fail("range too big, maximum size for range is " + std::to_string(kMaxRange));
-        out.emplace_back(i);
-      }
+      out.reserve(length);
+      // Each item is below stop (above it for negative steps), so start + i * step fits.
+      for (std::uint64_t i = 0; i < length; ++i)
+        out.emplace_back(static_cast<std::int64_t>(static_cast<std::uint64_t>(start) + i * static_cast<std::uint64_t>(step)));
       return Value::list(std::move(out));
     });
   }
@@ -223,7 +253,10 @@ class Interpreter {
   }
 
   Flow exec_for(const Stmt& s, const FramePtr& frame) {
-    List items = eval(*s.expr, frame).iterate();
+    Value sequence = eval(*s.expr, frame);
+    // A list nothing else holds (a fresh range or filter result) cannot change while the loop
+    // runs, so its items are taken rather than copied.
+    List items = sequence.is_list() && sequence.uniquely_owned() ? std::move(sequence.items()) : sequence.iterate();
     if (s.conditions[0]) {
       List kept;
       for (const auto& item : items) {
@@ -242,36 +275,48 @@ class Interpreter {
       if (a.positional.empty()) fail("no items for cycling given");
       return a.positional[static_cast<std::size_t>(*index) % a.positional.size()];
     });
+    // Keys and the no-item markers are made once: allocating them per iteration dominated tight
+    // loops.
+    static const Value keys[] = {"index",  "index0", "revindex", "revindex0", "first",    "last",
+                                 "length", "depth",  "depth0",   "previtem",  "nextitem", "cycle"};
+    static const Value no_previous = Value::undefined("there is no previous item");
+    static const Value no_next = Value::undefined("there is no next item");
+    FramePtr scope;
+    Value loop;
     for (std::int64_t i = 0; i < n; ++i) {
       // Counted here too: an empty loop body evaluates nothing that would count.
-      if (++steps_ > kMaxSteps) fail("template exceeded its evaluation budget (endless loop?)");
+      budget_.step();
       *index = i;
-      // Each iteration gets a fresh scope: jinja2 does not carry `set` across iterations.
-      auto scope = std::make_shared<Frame>();
-      scope->parent = frame;
+      // Each iteration gets a fresh scope: jinja2 does not carry `set` across iterations. The
+      // last one is emptied and reused unless something (a macro defined in it) still holds it.
+      if (scope && scope.use_count() == 1) {
+        scope->vars.clear();
+      } else {
+        scope = std::make_shared<Frame>();
+        scope->parent = frame;
+      }
+      // Likewise the loop object is updated in place unless the body kept a reference to it.
+      if (loop.is_undefined() || !loop.uniquely_owned()) {
+        Dict d;
+        for (const auto& k : keys) d.entries.emplace_back(k, Value());
+        loop = Value::dict(std::move(d));
+      }
+      auto& e = loop.entries().entries;
+      auto at = [&](std::size_t k) { return &e[k].second; };
+      *at(0) = Value(i + 1);
+      *at(1) = Value(i);
+      *at(2) = Value(n - i);
+      *at(3) = Value(n - i - 1);
+      *at(4) = Value(i == 0);
+      *at(5) = Value(i == n - 1);
+      *at(6) = Value(n);
+      *at(7) = Value(std::int64_t{1});
+      *at(8) = Value(std::int64_t{0});
+      *at(9) = i > 0 ? items[static_cast<std::size_t>(i - 1)] : no_previous;
+      *at(10) = i + 1 < n ? items[static_cast<std::size_t>(i + 1)] : no_next;
+      *at(11) = cycle;
       assign(s.target, items[static_cast<std::size_t>(i)], scope);
-      // Keys are made once: allocating them per iteration dominated tight loops.
-      static const Value keys[] = {"index",  "index0", "revindex", "revindex0", "first",    "last",
-                                   "length", "depth",  "depth0",   "previtem",  "nextitem", "cycle"};
-      Dict loop;
-      loop.entries.reserve(12);
-      auto add = [&loop](const char* key, Value v) {
-        for (const auto& k : keys)
-          if (k.as_string() == key) loop.entries.emplace_back(k, std::move(v));
-      };
-      add("index", Value(i + 1));
-      add("index0", Value(i));
-      add("revindex", Value(n - i));
-      add("revindex0", Value(n - i - 1));
-      add("first", Value(i == 0));
-      add("last", Value(i == n - 1));
-      add("length", Value(n));
-      add("depth", Value(std::int64_t{1}));
-      add("depth0", Value(std::int64_t{0}));
-      add("previtem", i > 0 ? items[static_cast<std::size_t>(i - 1)] : Value::undefined("there is no previous item"));
-      add("nextitem", i + 1 < n ? items[static_cast<std::size_t>(i + 1)] : Value::undefined("there is no next item"));
-      add("cycle", cycle);
-      scope->vars["loop"] = Value::dict(std::move(loop));
+      scope->vars["loop"] = loop;
       if (exec_body(s.bodies[0], scope) == Flow::break_loop) break;
     }
     return Flow::normal;
@@ -412,6 +457,11 @@ class Interpreter {
 
 }  // namespace
 
-std::string render(const Body& body, const Dict& variables) { return Interpreter().run(body, variables); }
+std::string render(const Body& body, const Dict& variables, const RenderLimits& limits) {
+  // The budget outlives the interpreter, so the namespaces it empties at the end are only those
+  // that cycles kept alive.
+  Budget budget(limits);
+  return Interpreter(budget).run(body, variables);
+}
 
 }  // namespace tessera::runtime::jinja

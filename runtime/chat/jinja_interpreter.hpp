@@ -4,11 +4,12 @@
 #include <string>
 
 #include "runtime/chat/jinja_ast.hpp"
+#include "runtime/chat/render_limits.hpp"
 
 namespace tessera::runtime::jinja {
 
 // Renders `body` with `variables` on top of the globals HF provides (raise_exception,
-// strftime_now, namespace, range, dict).
-std::string render(const Body& body, const Dict& variables);
+// strftime_now, namespace, range, dict), within `limits`.
+std::string render(const Body& body, const Dict& variables, const RenderLimits& limits);
 
 }  // namespace tessera::runtime::jinja

@@ -1,5 +1,7 @@
 // Attribute and item access, slicing, and the methods of str, dict and list.
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 
 #include "runtime/chat/jinja_builtins.hpp"
 #include "runtime/chat/jinja_text.hpp"
@@ -41,14 +43,19 @@ std::string py_format(const std::string& fmt, const CallArgs& args) {
         v = auto_index < args.positional.size() ? &args.positional[auto_index] : nullptr;
         ++auto_index;
       } else if (std::isdigit(static_cast<unsigned char>(field[0]))) {
-        std::size_t index = std::stoul(field);
+        std::size_t index = 0;
+        auto res = std::from_chars(field.data(), field.data() + field.size(), index);
+        if (res.ec != std::errc()) fail("format: replacement index " + field + " out of range");
+        if (res.ptr != field.data() + field.size()) fail("format: unsupported field '" + field + "'");
         v = index < args.positional.size() ? &args.positional[index] : nullptr;
       } else {
         for (const auto& [k, val] : args.keyword)
           if (k == field) v = &val;
       }
       if (!v) fail("format: missing argument for field '" + field + "'");
+      // Checked per field: each `{0}` may repeat a long argument.
       out += v->str();
+      check_string_size(out.size());
       i = close;
     } else if (c == '}') {
       fail("format: single '}' encountered");
@@ -101,17 +108,10 @@ Value string_method(const Value& self, const std::string& name, const CallArgs& 
       sep_s = to_string_arg(sep, "separator");
       if (sep_s.empty()) fail("empty separator");
     }
-    std::vector<std::string> parts;
-    if (name == "rsplit" && maxsplit >= 0 && has_sep) {
-      // Split from the right: split all, then rejoin the leftmost pieces.
-      parts = py_split(s, &sep_s, -1);
-      while (static_cast<std::int64_t>(parts.size()) > maxsplit + 1) {
-        parts[0] += sep_s + parts[1];
-        parts.erase(parts.begin() + 1);
-      }
-    } else {
-      parts = py_split(s, has_sep ? &sep_s : nullptr, maxsplit);
-    }
+    std::size_t max_parts = current_limits().max_list_length;
+    std::vector<std::string> parts = name == "rsplit" ? py_rsplit(s, has_sep ? &sep_s : nullptr, maxsplit, max_parts)
+                                                      : py_split(s, has_sep ? &sep_s : nullptr, maxsplit, max_parts);
+    check_list_size(parts.size());
     List out;
     for (auto& p : parts) out.emplace_back(std::move(p));
     return Value::list(std::move(out));
@@ -122,10 +122,13 @@ Value string_method(const Value& self, const std::string& name, const CallArgs& 
   if (name == "lower") return Value(py_lower(s));
   if (name == "title") return Value(py_title(s));
   if (name == "capitalize") return Value(py_capitalize(s));
-  if (name == "replace")
-    return Value(
-        checked_size(py_replace(s, to_string_arg(a.get(0, "old"), "old"), to_string_arg(a.get(1, "new"), "new"),
-                                to_int_arg(a.get(2, "count"), -1, "count"))));
+  if (name == "replace") {
+    std::string out;
+    if (!py_replace(s, to_string_arg(a.get(0, "old"), "old"), to_string_arg(a.get(1, "new"), "new"),
+                    to_int_arg(a.get(2, "count"), -1, "count"), current_limits().max_string_bytes, out))
+      check_string_size(SIZE_MAX);
+    return Value(std::move(out));
+  }
   if (name == "find" || name == "rfind" || name == "index" || name == "rindex") {
     std::int64_t at = py_find(s, to_string_arg(a.get(0, "sub"), "substring"), name[0] == 'r');
     if (at < 0 && (name == "index" || name == "rindex")) fail("substring not found");
@@ -133,7 +136,7 @@ Value string_method(const Value& self, const std::string& name, const CallArgs& 
   }
   if (name == "count") {
     std::string sub = to_string_arg(a.get(0, "sub"), "substring");
-    if (sub.empty()) return Value(static_cast<std::int64_t>(utf8_length(s) + 1));
+    if (sub.empty()) return Value(static_cast<std::int64_t>(self.chars().length() + 1));
     std::int64_t n = 0;
     for (std::size_t p = s.find(sub); p != std::string::npos; p = s.find(sub, p + sub.size())) ++n;
     return Value(n);
@@ -148,14 +151,16 @@ Value string_method(const Value& self, const std::string& name, const CallArgs& 
         fail("sequence item " + std::to_string(i) + ": expected str instance, " + list[i].type_name() + " found");
       if (i) out += s;
       out += list[i].as_string();
-      if (out.size() > kMaxStringBytes) fail("string result too large");
+      check_string_size(out.size());
     }
     return Value(std::move(out));
   }
   if (name == "format") return Value(checked_size(py_format(s, a)));
   if (name == "splitlines") {
     List out;
-    for (auto& line : py_splitlines(s)) out.emplace_back(std::move(line));
+    std::vector<std::string> lines = py_splitlines(s, current_limits().max_list_length);
+    check_list_size(lines.size());
+    for (auto& line : lines) out.emplace_back(std::move(line));
     return Value::list(std::move(out));
   }
   if (name == "isspace") return Value(all_chars(s, py_isspace));
@@ -191,9 +196,8 @@ Value list_method(const Value& self, const std::string& name, const CallArgs& a)
   if (!x) fail(name + "() takes exactly one argument");
   if (name == "append") {
     // HF's immutable sandbox forbids this; tessera allows it as other runtimes do.
-    if (self.items().size() >= 1000000) fail("list too large");
     if (would_cycle(self, *x)) fail("cannot append a value that contains the list itself");
-    self.items().push_back(*x);
+    self.append(*x);
     return Value::none();
   }
   std::int64_t n = 0;
@@ -293,11 +297,11 @@ Value get_item(const Value& obj, const Value& key) {
       if (i < 0 || i >= n) return Value::undefined(obj.type_name() + " index out of range");
       return obj.items()[static_cast<std::size_t>(i)];
     }
-    std::u32string u = utf8_decode(obj.as_string());
-    auto n = static_cast<std::int64_t>(u.size());
+    const Text& text = obj.chars();
+    auto n = static_cast<std::int64_t>(text.length());
     if (i < 0) i += n;
     if (i < 0 || i >= n) return Value::undefined("string index out of range");
-    return Value(utf8_encode(std::u32string_view(u).substr(static_cast<std::size_t>(i), 1)));
+    return Value(text.at(static_cast<std::size_t>(i)));
   }
   if (key.is_string()) return get_attribute(obj, key.as_string());
   return no_attribute(obj, key.str());
@@ -309,31 +313,38 @@ Value get_slice(const Value& obj, const Value& start_v, const Value& stop_v, con
   auto bound = [](const Value& v) { return v.is_none() || v.is_undefined(); };
   std::int64_t step = bound(step_v) ? 1 : to_int_arg(&step_v, 1, "slice step");
   if (step == 0) fail("slice step cannot be zero");
-  std::u32string chars;
-  std::int64_t n;
-  if (obj.is_string()) {
-    chars = utf8_decode(obj.as_string());
-    n = static_cast<std::int64_t>(chars.size());
-  } else {
-    n = static_cast<std::int64_t>(obj.items().size());
-  }
+  auto n = static_cast<std::int64_t>(obj.is_string() ? obj.chars().length() : obj.items().size());
+  // Python's PySlice_AdjustIndices: afterwards start and stop lie in [-1, n].
   auto adjust = [&](const Value& v, std::int64_t fallback) {
     if (bound(v)) return fallback;
     std::int64_t i = to_int_arg(&v, 0, "slice index");
-    if (i < 0) i = std::max<std::int64_t>(i + n, step < 0 ? -1 : 0);
+    if (i < 0) i = std::max<std::int64_t>(i + n, step < 0 ? -1 : 0);  // i + n cannot overflow: n >= 0
     return std::min(i, step < 0 ? n - 1 : n);
   };
   std::int64_t start = adjust(start_v, step < 0 ? n - 1 : 0);
   std::int64_t stop = adjust(stop_v, step < 0 ? -1 : n);
-  std::vector<std::size_t> picked;
-  for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) picked.push_back(static_cast<std::size_t>(i));
+  // How many items, in unsigned arithmetic: stepping an index by a step near INT64_MAX would
+  // overflow (and once read far past the end).
+  std::uint64_t count = 0;
+  if (step > 0 && start < stop)
+    count = (static_cast<std::uint64_t>(stop - start) - 1) / static_cast<std::uint64_t>(step) + 1;
+  if (step < 0 && start > stop)
+    count = (static_cast<std::uint64_t>(start - stop) - 1) / (0 - static_cast<std::uint64_t>(step)) + 1;
+  charge_steps(count);
+  // Item k is start + k * step, which lies between start and stop, so it fits.
+  auto index = [&](std::uint64_t k) {
+    return static_cast<std::size_t>(static_cast<std::uint64_t>(start) + k * static_cast<std::uint64_t>(step));
+  };
   if (obj.is_string()) {
-    std::u32string out;
-    for (auto i : picked) out.push_back(chars[i]);
-    return Value(utf8_encode(out));
+    const Text& text = obj.chars();
+    if (step == 1) return Value(text.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(start) + count));
+    std::string out;
+    for (std::uint64_t k = 0; k < count; ++k) out += text.at(index(k));
+    return Value(std::move(out));
   }
   List out;
-  for (auto i : picked) out.push_back(obj.items()[i]);
+  out.reserve(count);
+  for (std::uint64_t k = 0; k < count; ++k) out.push_back(obj.items()[index(k)]);
   return obj.kind() == Value::Kind::tuple ? Value::tuple(std::move(out)) : Value::list(std::move(out));
 }
 

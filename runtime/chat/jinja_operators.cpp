@@ -1,5 +1,6 @@
 // Python's operators on template values: arithmetic, concatenation, repetition and `in`.
 #include <cmath>
+#include <cstdint>
 
 #include "runtime/chat/jinja_builtins.hpp"
 
@@ -8,23 +9,28 @@ namespace tessera::runtime::jinja {
 namespace {
 
 std::int64_t checked(bool overflow, std::int64_t v) {
-  if (overflow) fail("integer overflow");
+  if (overflow) fail("integer overflow: Python's integers are unbounded, tessera's are 64-bit");
   return v;
 }
 
+// `seq * times`, refused before anything is built when the result would pass the limits.
 Value repeat(const Value& seq, std::int64_t times) {
   if (times < 0) times = 0;
+  auto n = static_cast<std::uint64_t>(times);
   if (seq.is_string()) {
-    if (!seq.as_string().empty() && static_cast<std::uint64_t>(times) > kMaxStringBytes / seq.as_string().size())
-      fail("string result too large");
+    const std::string& s = seq.as_string();
+    if (!s.empty()) check_string_size(n > current_limits().max_string_bytes / s.size() ? SIZE_MAX : n * s.size());
     std::string out;
-    for (std::int64_t i = 0; i < times; ++i) out += seq.as_string();
+    out.reserve(n * s.size());
+    for (std::uint64_t i = 0; i < n; ++i) out += s;
     return Value(std::move(out));
   }
-  if (!seq.items().empty() && static_cast<std::uint64_t>(times) > 1000000 / seq.items().size())
-    fail("list result too large");
+  const List& items = seq.items();
+  if (!items.empty()) check_list_size(n > current_limits().max_list_length / items.size() ? SIZE_MAX : n * items.size());
+  charge_steps(n * items.size());
   List out;
-  for (std::int64_t i = 0; i < times; ++i) out.insert(out.end(), seq.items().begin(), seq.items().end());
+  out.reserve(n * items.size());
+  for (std::uint64_t i = 0; i < n; ++i) out.insert(out.end(), items.begin(), items.end());
   return seq.kind() == Value::Kind::tuple ? Value::tuple(std::move(out)) : Value::list(std::move(out));
 }
 
@@ -44,7 +50,10 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 Value negate(const Value& v) {
   if (v.is_undefined()) fail_undefined(v);
   if (v.is_float()) return Value(-v.as_double());
-  if (v.is_int() || v.is_bool()) return Value(checked(v.as_int() == INT64_MIN, -v.as_int()));
+  if (v.is_int() || v.is_bool()) {
+    checked(v.as_int() == INT64_MIN, 0);  // before negating: -INT64_MIN is undefined
+    return Value(-v.as_int());
+  }
   fail("bad operand type for unary -: '" + v.type_name() + "'");
 }
 
@@ -63,6 +72,8 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
     }
     if (a.is_string() && b.is_string()) return Value(checked_size(a.as_string() + b.as_string()));
     if (a.is_list() && b.is_list() && a.kind() == b.kind()) {
+      check_list_size(a.items().size() + b.items().size());
+      charge_steps(a.items().size() + b.items().size());
       List out = a.items();
       out.insert(out.end(), b.items().begin(), b.items().end());
       return a.kind() == Value::Kind::tuple ? Value::tuple(std::move(out)) : Value::list(std::move(out));
@@ -114,15 +125,21 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
       }
       return Value(floordiv);
     }
-    if (a.as_int() == INT64_MIN && b.as_int() == -1) fail("integer overflow");
-    std::int64_t q = floor_div(a.as_int(), b.as_int());
-    return op == "//" ? Value(q) : Value(a.as_int() - q * b.as_int());
+    std::int64_t x = a.as_int(), y = b.as_int();
+    if (op == "%") {
+      if (y == -1) return Value(std::int64_t{0});  // x % -1 is UB in C++ for INT64_MIN
+      // Computed from C++'s remainder: x - floor(x / y) * y can overflow where the result cannot.
+      std::int64_t r = x % y;
+      return Value(r != 0 && (r < 0) != (y < 0) ? r + y : r);
+    }
+    if (x == INT64_MIN && y == -1) fail("integer overflow: Python's integers are unbounded, tessera's are 64-bit");
+    return Value(floor_div(x, y));
   }
   if (op == "**") {
     if (!floats && b.as_int() >= 0) {
       std::int64_t result = 1, base = a.as_int();
       for (std::int64_t e = b.as_int(); e > 0; --e) {
-        if (__builtin_mul_overflow(result, base, &result)) fail("integer overflow");
+        checked(__builtin_mul_overflow(result, base, &result), 0);
         if (result == 0 || result == 1) break;
         if (result == -1) {
           result = (e - 1) % 2 == 0 ? -1 : 1;

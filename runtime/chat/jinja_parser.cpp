@@ -232,6 +232,8 @@ class Parser : public ParserBase {
 
 }  // namespace
 
-Body parse_template(std::string_view source) { return Parser(tokenize(source)).parse(); }
+Body parse_template(std::string_view source, int max_nesting) {
+  return Parser(tokenize(source), max_nesting).parse();
+}
 
 }  // namespace tessera::runtime::jinja

@@ -13,22 +13,27 @@
 
 namespace tessera::runtime::jinja {
 
-// Deep nesting would overflow the stack of this recursive-descent parser and of the interpreter.
-inline constexpr int kMaxParseDepth = 150;
-
 class ParserBase {
  public:
-  explicit ParserBase(std::vector<Token> tokens) : tokens_(std::move(tokens)) {}
+  // Deep nesting would overflow the stack of this recursive-descent parser and of the
+  // interpreter: max_nesting (RenderLimits::max_source_nesting) bounds it.
+  ParserBase(std::vector<Token> tokens, int max_nesting) : tokens_(std::move(tokens)), max_nesting_(max_nesting) {}
 
  protected:
   std::vector<Token> tokens_;
   std::size_t pos_ = 0;
   int depth_ = 0;
+  int max_nesting_;
 
   struct DepthGuard {
     ParserBase& p;
     DepthGuard(ParserBase& parser, const Token& at) : p(parser) {
-      if (++p.depth_ > kMaxParseDepth) p.fail("template nested too deeply", at);
+      if (++p.depth_ > p.max_nesting_) {
+        --p.depth_;
+        p.fail("template nested too deeply: over the limit of " + std::to_string(p.max_nesting_) +
+                   " levels (max_source_nesting)",
+               at);
+      }
     }
     ~DepthGuard() { --p.depth_; }
   };
@@ -74,7 +79,9 @@ class ParserBase {
 
   // Operator and postfix chains build trees as deep as they are long; bound them like nesting.
   void chain_step(int& length) const {
-    if (++length > kMaxParseDepth) fail("expression too long", peek());
+    if (++length > max_nesting_)
+      fail("expression too long: a chain of over " + std::to_string(max_nesting_) + " operators (max_source_nesting)",
+           peek());
   }
 
   static std::string describe(const Token& t) {

@@ -2,34 +2,38 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+
 namespace tessera::runtime::jinja {
+
+std::size_t utf8_next(std::string_view s, std::size_t i, char32_t& cp) {
+  auto c = static_cast<unsigned char>(s[i]);
+  std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (len == 0 || i + len > s.size()) {
+    cp = 0xFFFD;
+    return i + 1;
+  }
+  char32_t v = len == 1 ? c : c & (0x7F >> len);
+  for (std::size_t k = 1; k < len; ++k) {
+    auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc >> 6) != 2) {
+      cp = 0xFFFD;
+      return i + 1;
+    }
+    v = (v << 6) | (cc & 0x3F);
+  }
+  cp = v;
+  return i + len;
+}
 
 std::u32string utf8_decode(std::string_view s) {
   std::u32string out;
   out.reserve(s.size());
   std::size_t i = 0;
   while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) {
-      out.push_back(0xFFFD);
-      ++i;
-      continue;
-    }
-    char32_t cp = len == 1 ? c : c & (0x7F >> len);
-    bool ok = true;
-    for (int k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
-      if ((cc >> 6) != 2) ok = false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (!ok) {
-      out.push_back(0xFFFD);
-      ++i;
-      continue;
-    }
+    char32_t cp = 0;
+    i = utf8_next(s, i, cp);
     out.push_back(cp);
-    i += static_cast<std::size_t>(len);
   }
   return out;
 }
@@ -94,11 +98,12 @@ std::string py_strip(std::string_view s, const std::string* chars, bool left, bo
   return utf8_encode(std::u32string_view(u).substr(b, e - b));
 }
 
-std::vector<std::string> py_split(std::string_view s, const std::string* sep, std::int64_t maxsplit) {
+std::vector<std::string> py_split(std::string_view s, const std::string* sep, std::int64_t maxsplit,
+                                  std::size_t max_parts) {
   std::vector<std::string> out;
   if (sep) {
     std::size_t pos = 0;
-    while (maxsplit < 0 || static_cast<std::int64_t>(out.size()) < maxsplit) {
+    while ((maxsplit < 0 || static_cast<std::int64_t>(out.size()) < maxsplit) && out.size() <= max_parts) {
       std::size_t hit = s.find(*sep, pos);
       if (hit == std::string_view::npos) break;
       out.emplace_back(s.substr(pos, hit - pos));
@@ -110,7 +115,7 @@ std::vector<std::string> py_split(std::string_view s, const std::string* sep, st
   // No separator: runs of whitespace split and leading/trailing whitespace is dropped.
   std::u32string u = utf8_decode(s);
   std::size_t i = 0;
-  while (true) {
+  while (out.size() <= max_parts) {
     while (i < u.size() && py_isspace(u[i])) ++i;
     if (i == u.size()) break;
     if (maxsplit >= 0 && static_cast<std::int64_t>(out.size()) == maxsplit) {
@@ -127,7 +132,44 @@ std::vector<std::string> py_split(std::string_view s, const std::string* sep, st
   return out;
 }
 
-std::vector<std::string> py_splitlines(std::string_view s) {
+std::vector<std::string> py_rsplit(std::string_view s, const std::string* sep, std::int64_t maxsplit,
+                                   std::size_t max_parts) {
+  // Python's rsplit: splits from the right, so the unsplit remainder is the leftmost part.
+  std::vector<std::string> out;
+  auto done = [&] { return (maxsplit >= 0 && static_cast<std::int64_t>(out.size()) >= maxsplit) || out.size() > max_parts; };
+  if (sep) {
+    std::size_t end = s.size();
+    while (!done()) {
+      if (end < sep->size()) break;
+      std::size_t hit = s.rfind(*sep, end - sep->size());
+      if (hit == std::string_view::npos) break;
+      out.emplace_back(s.substr(hit + sep->size(), end - hit - sep->size()));
+      end = hit;
+    }
+    out.emplace_back(s.substr(0, end));
+  } else {
+    std::u32string u = utf8_decode(s);
+    std::size_t e = u.size();
+    while (true) {
+      while (e > 0 && py_isspace(u[e - 1])) --e;
+      if (e == 0) break;
+      if (done()) {
+        std::size_t b = 0;
+        while (b < e && py_isspace(u[b])) ++b;
+        out.push_back(utf8_encode(std::u32string_view(u).substr(b, e - b)));
+        break;
+      }
+      std::size_t j = e;
+      while (j > 0 && !py_isspace(u[j - 1])) --j;
+      out.push_back(utf8_encode(std::u32string_view(u).substr(j, e - j)));
+      e = j;
+    }
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> py_splitlines(std::string_view s, std::size_t max_parts) {
   std::u32string u = utf8_decode(s);
   std::vector<std::string> out;
   std::size_t start = 0, i = 0;
@@ -135,7 +177,7 @@ std::vector<std::string> py_splitlines(std::string_view s) {
     return c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D || c == 0x1E || c == 0x85 ||
            c == 0x2028 || c == 0x2029;
   };
-  while (i < u.size()) {
+  while (i < u.size() && out.size() <= max_parts) {
     if (is_break(u[i])) {
       out.push_back(utf8_encode(std::u32string_view(u).substr(start, i - start)));
       if (u[i] == '\r' && i + 1 < u.size() && u[i + 1] == '\n') ++i;
@@ -148,34 +190,41 @@ std::vector<std::string> py_splitlines(std::string_view s) {
   return out;
 }
 
-std::string py_replace(std::string_view s, std::string_view old, std::string_view with, std::int64_t count) {
-  std::string out;
+bool py_replace(std::string_view s, std::string_view old, std::string_view with, std::int64_t count,
+                std::size_t max_bytes, std::string& out) {
+  out.clear();
+  // Each replacement is checked before it is appended: one short match replaced by a long
+  // string, a million times over, would otherwise be built whole before any check.
+  auto put = [&](std::string_view part) {
+    if (part.size() > max_bytes - std::min(out.size(), max_bytes)) return false;
+    out.append(part);
+    return true;
+  };
   if (old.empty()) {
     // Python inserts the replacement before every character and at the end.
-    std::u32string u = utf8_decode(s);
     std::int64_t done = 0;
-    for (char32_t c : u) {
+    for (std::size_t i = 0; i < s.size();) {
       if (count < 0 || done < count) {
-        out += with;
+        if (!put(with)) return false;
         ++done;
       }
-      out += utf8_encode(std::u32string_view(&c, 1));
+      char32_t c = 0;
+      std::size_t next = utf8_next(s, i, c);
+      if (!put(utf8_encode(std::u32string_view(&c, 1)))) return false;
+      i = next;
     }
-    if (count < 0 || done < count) out += with;
-    return out;
+    return count >= 0 && done >= count ? true : put(with);
   }
   std::size_t pos = 0;
   std::int64_t done = 0;
   while (count < 0 || done < count) {
     std::size_t hit = s.find(old, pos);
     if (hit == std::string_view::npos) break;
-    out.append(s.substr(pos, hit - pos));
-    out.append(with);
+    if (!put(s.substr(pos, hit - pos)) || !put(with)) return false;
     pos = hit + old.size();
     ++done;
   }
-  out.append(s.substr(pos));
-  return out;
+  return put(s.substr(pos));
 }
 
 static char32_t upper_cp(char32_t c) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "runtime/chat/jinja_budget.hpp"
 #include "runtime/chat/jinja_text.hpp"
 
 namespace tessera::runtime::jinja {
@@ -12,139 +13,6 @@ namespace tessera::runtime::jinja {
 namespace {
 [[noreturn]] void fail(const std::string& message) { throw RenderError(message); }
 }  // namespace
-
-const Value* Dict::find(const Value& key) const {
-  for (const auto& [k, v] : entries)
-    if (equals(k, key)) return &v;
-  return nullptr;
-}
-
-Value* Dict::find(const Value& key) {
-  for (auto& [k, v] : entries)
-    if (equals(k, key)) return &v;
-  return nullptr;
-}
-
-void Dict::set(Value key, Value value) {
-  if (Value* existing = find(key)) {
-    *existing = std::move(value);
-    return;
-  }
-  entries.emplace_back(std::move(key), std::move(value));
-}
-
-const Value* CallArgs::get(std::size_t index, std::string_view name) const {
-  for (const auto& [k, v] : keyword)
-    if (k == name) return &v;
-  return index < positional.size() ? &positional[index] : nullptr;
-}
-
-Value Value::undefined(std::string hint) {
-  Value v;
-  if (!hint.empty()) v.s_ = std::make_shared<const std::string>(std::move(hint));
-  return v;
-}
-
-Value Value::none() {
-  Value v;
-  v.kind_ = Kind::none;
-  return v;
-}
-
-Value::Value(bool b) : kind_(Kind::boolean), b_(b) {}
-Value::Value(std::int64_t i) : kind_(Kind::integer), i_(i) {}
-Value::Value(double d) : kind_(Kind::floating), d_(d) {}
-Value::Value(std::string s) : kind_(Kind::string), s_(std::make_shared<const std::string>(std::move(s))) {}
-
-Value::~Value() {
-  if ((!list_ || list_.use_count() != 1) && (!dict_ || dict_.use_count() != 1)) return;
-  // Containers about to die are emptied into a work list, so no destructor recurses deeply.
-  std::vector<std::shared_ptr<List>> lists;
-  std::vector<std::shared_ptr<Dict>> dicts;
-  if (list_ && list_.use_count() == 1) lists.push_back(std::move(list_));
-  if (dict_ && dict_.use_count() == 1) dicts.push_back(std::move(dict_));
-  auto adopt = [&](Value& v) {
-    if (v.list_ && v.list_.use_count() == 1) lists.push_back(std::move(v.list_));
-    if (v.dict_ && v.dict_.use_count() == 1) dicts.push_back(std::move(v.dict_));
-  };
-  while (!lists.empty() || !dicts.empty()) {
-    if (!lists.empty()) {
-      std::shared_ptr<List> l = std::move(lists.back());
-      lists.pop_back();
-      for (auto& v : *l) adopt(v);
-    } else {
-      std::shared_ptr<Dict> d = std::move(dicts.back());
-      dicts.pop_back();
-      for (auto& [k, v] : d->entries) {
-        adopt(k);
-        adopt(v);
-      }
-    }
-  }
-}
-
-const std::string& Value::text() const {
-  static const std::string empty;
-  return s_ ? *s_ : empty;
-}
-
-Value Value::list(List items) {
-  Value v;
-  v.kind_ = Kind::list;
-  v.list_ = std::make_shared<List>(std::move(items));
-  return v;
-}
-
-Value Value::tuple(List items) {
-  Value v = list(std::move(items));
-  v.kind_ = Kind::tuple;
-  return v;
-}
-
-Value Value::dict(Dict d) {
-  Value v;
-  v.kind_ = Kind::dict;
-  v.dict_ = std::make_shared<Dict>(std::move(d));
-  return v;
-}
-
-Value Value::function(std::string name, Function f) {
-  Value v;
-  v.kind_ = Kind::function;
-  v.s_ = std::make_shared<const std::string>(std::move(name));
-  v.fn_ = std::make_shared<Function>(std::move(f));
-  return v;
-}
-
-Value Value::namespace_object(Dict attributes) {
-  Value v = dict(std::move(attributes));
-  v.kind_ = Kind::ns;
-  return v;
-}
-
-std::int64_t Value::as_int() const { return is_bool() ? (b_ ? 1 : 0) : i_; }
-
-double Value::as_double() const {
-  if (is_float()) return d_;
-  return static_cast<double>(as_int());
-}
-
-bool Value::truthy() const {
-  switch (kind_) {
-    case Kind::undefined:
-    case Kind::none: return false;
-    case Kind::boolean: return b_;
-    case Kind::integer: return i_ != 0;
-    case Kind::floating: return d_ != 0.0;
-    case Kind::string: return !text().empty();
-    case Kind::list:
-    case Kind::tuple: return !list_->empty();
-    case Kind::dict: return !dict_->entries.empty();
-    case Kind::function:
-    case Kind::ns: return true;
-  }
-  return false;
-}
 
 std::string format_float(double d) {
   if (std::isnan(d)) return "nan";
@@ -189,7 +57,10 @@ std::string quote_string(const std::string& s) {
   bool has_double = s.find('"') != std::string::npos;
   char q = has_single && !has_double ? '"' : '\'';
   std::string out(1, q);
-  for (char32_t c : utf8_decode(s)) {
+  out.reserve(s.size() + 2);
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t c = 0;
+    std::size_t next = utf8_next(s, i, c);
     if (c == static_cast<char32_t>(q) || c == '\\') {
       out.push_back('\\');
       out.push_back(static_cast<char>(c));
@@ -203,9 +74,14 @@ std::string quote_string(const std::string& s) {
       char buf[16];
       std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(c) & 0xFFu);
       out += buf;
+    } else if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else if (c == 0xFFFD) {
+      out += utf8_encode(std::u32string_view(&c, 1));  // an invalid byte, or U+FFFD itself
     } else {
-      out += utf8_encode(std::u32string_view(&c, 1));
+      out.append(s, i, next - i);  // valid UTF-8 is copied as it is
     }
+    i = next;
   }
   out.push_back(q);
   return out;
@@ -233,8 +109,12 @@ std::string Value::str(int depth) const {
       bool tuple = kind_ == Kind::tuple;
       std::string out = tuple ? "(" : "[";
       for (std::size_t i = 0; i < list_->size(); ++i) {
+        // Checked as it grows: a list that shares one long string a million times, or a
+        // doubled list of lists, prints far more than it holds.
+        charge_steps(1);
         if (i) out += ", ";
         out += (*list_)[i].repr(depth + 1);
+        check_string_size(out.size());
       }
       if (tuple && list_->size() == 1) out += ",";
       return out + (tuple ? ")" : "]");
@@ -243,9 +123,13 @@ std::string Value::str(int depth) const {
       std::string out = "{";
       bool first = true;
       for (const auto& [k, v] : dict_->entries) {
+        charge_steps(1);
         if (!first) out += ", ";
         first = false;
-        out += k.repr(depth + 1) + ": " + v.repr(depth + 1);
+        out += k.repr(depth + 1);
+        out += ": ";
+        out += v.repr(depth + 1);
+        check_string_size(out.size());
       }
       return out + "}";
     }
@@ -283,8 +167,16 @@ List Value::iterate() const {
       return keys;
     }
     case Kind::string: {
+      check_list_size(s_->length());
+      charge_steps(s_->length());
       List chars;
-      for (char32_t c : utf8_decode(text())) chars.emplace_back(utf8_encode(std::u32string_view(&c, 1)));
+      chars.reserve(s_->length());
+      std::string_view bytes = text();
+      for (std::size_t i = 0; i < bytes.size();) {
+        char32_t c = 0;
+        i = utf8_next(bytes, i, c);
+        chars.emplace_back(utf8_encode(std::u32string_view(&c, 1)));
+      }
       return chars;
     }
     default: fail("'" + type_name() + "' object is not iterable");
@@ -331,9 +223,12 @@ std::string json_key(const Value& k) {
 
 std::string dump_json(const Value& v, const JsonStyle& style, int depth) {
   if (depth > 200) fail("tojson: value nested too deeply");
+  charge_steps(1);
   std::string nl, pad, pad_in;
   if (style.pretty) {
     nl = "\n";
+    // A long indent string repeated at each level would outgrow any limit before a check.
+    check_string_size((static_cast<std::size_t>(depth) + 1) * style.indent.size());
     for (int i = 0; i < depth; ++i) pad += style.indent;
     pad_in = pad + style.indent;
   }
@@ -354,7 +249,9 @@ std::string dump_json(const Value& v, const JsonStyle& style, int depth) {
       std::string out = "[" + nl;
       for (std::size_t i = 0; i < v.items().size(); ++i) {
         if (i) out += style.item_separator + nl;
-        out += pad_in + dump_json(v.items()[i], style, depth + 1);
+        out += pad_in;
+        out += dump_json(v.items()[i], style, depth + 1);
+        check_string_size(out.size());
       }
       return out + nl + pad + "]";
     }
@@ -367,8 +264,11 @@ std::string dump_json(const Value& v, const JsonStyle& style, int depth) {
       std::string out = "{" + nl;
       for (std::size_t i = 0; i < items.size(); ++i) {
         if (i) out += style.item_separator + nl;
-        out +=
-            pad_in + json_string(items[i].first) + style.key_separator + dump_json(*items[i].second, style, depth + 1);
+        out += pad_in;
+        out += json_string(items[i].first);
+        out += style.key_separator;
+        out += dump_json(*items[i].second, style, depth + 1);
+        check_string_size(out.size());
       }
       return out + nl + pad + "}";
     }
@@ -400,6 +300,7 @@ std::string json_ensure_ascii(const std::string& json) {
 
 bool equals(const Value& a, const Value& b, int depth) {
   if (depth > kMaxValueDepth) fail("values nested too deeply to compare");
+  charge_steps(1);
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
     return a.as_int() == b.as_int();
@@ -414,7 +315,9 @@ bool equals(const Value& a, const Value& b, int depth) {
   switch (a.kind()) {
     case Value::Kind::undefined:
     case Value::Kind::none: return true;
-    case Value::Kind::string: return a.as_string() == b.as_string();
+    case Value::Kind::string:
+      charge_scan(std::min(a.as_string().size(), b.as_string().size()));
+      return a.as_string() == b.as_string();
     case Value::Kind::dict: {
       const auto& x = a.entries().entries;
       if (x.size() != b.entries().entries.size()) return false;
@@ -432,18 +335,22 @@ bool equals(const Value& a, const Value& b, int depth) {
 
 bool less(const Value& a, const Value& b, int depth) {
   if (depth > kMaxValueDepth) fail("values nested too deeply to compare");
+  charge_steps(1);
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() < b.as_double();
     return a.as_int() < b.as_int();
   }
-  if (a.is_string() && b.is_string()) return a.as_string() < b.as_string();
+  if (a.is_string() && b.is_string()) {
+    charge_scan(std::min(a.as_string().size(), b.as_string().size()));
+    return a.as_string() < b.as_string();
+  }
   if (a.is_list() && b.is_list() && a.kind() == b.kind()) {
     const auto& x = a.items();
     const auto& y = b.items();
-    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      if (less(x[i], y[i], depth + 1)) return true;
-      if (less(y[i], x[i], depth + 1)) return false;
-    }
+    // As Python: the first unequal items decide (comparing both ways instead would take time
+    // exponential in the depth of nested lists).
+    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i)
+      if (!equals(x[i], y[i], depth + 1)) return less(x[i], y[i], depth + 1);
     return x.size() < y.size();
   }
   fail("'<' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");

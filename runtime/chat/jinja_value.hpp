@@ -8,8 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "runtime/chat/jinja_string.hpp"
 
 namespace tessera::runtime::jinja {
 
@@ -25,12 +28,26 @@ inline constexpr int kMaxValueDepth = 512;
 class Value;
 using List = std::vector<Value>;
 
-// Insertion-ordered mapping, as Python dicts are; chat dicts are small, so lookups are linear.
+// Insertion-ordered mapping, as Python dicts are. Chat dicts are small and searched linearly;
+// past kIndexFrom entries a hash index keeps building and merging big dicts from being quadratic.
+// `entries` may be appended to directly (keys must then be new), never reordered or erased.
 struct Dict {
   std::vector<std::pair<Value, Value>> entries;
   const Value* find(const Value& key) const;
   Value* find(const Value& key);
   void set(Value key, Value value);
+  void clear();
+
+ private:
+  static constexpr std::size_t kIndexFrom = 16;
+  // A dict copied to be looked up once (`dict(d, {k: v})` in a loop) is searched linearly:
+  // building an index for it would cost more. The index comes with repeated lookups.
+  static constexpr std::uint32_t kLinearLookups = 8;
+  std::size_t lookup(const Value& key) const;  // index into entries, or entries.size()
+  // Hash of key -> position, covering entries[0, indexed_); extended on each lookup.
+  mutable std::unordered_multimap<std::size_t, std::size_t> index_;
+  mutable std::size_t indexed_ = 0;
+  mutable std::uint32_t linear_lookups_ = 0;
 };
 
 struct CallArgs {
@@ -87,11 +104,17 @@ class Value {
   std::int64_t as_int() const;  // bool and int
   double as_double() const;     // bool, int and float
   const std::string& as_string() const { return text(); }
+  const Text& chars() const { return *s_; }  // string only: indexing by code point
   const std::string& undefined_hint() const { return text(); }
   List& items() const { return *list_; }
   Dict& entries() const { return *dict_; }  // dict and namespace
+  // list only: appends, charging the render that made the list for the memory.
+  void append(Value item) const;
   const Function& function() const { return *fn_; }
   const std::string& function_name() const { return text(); }
+
+  // Whether this is the only reference to its list or dict, which may then be changed in place.
+  bool uniquely_owned() const { return (!list_ || list_.use_count() == 1) && (!dict_ || dict_.use_count() == 1); }
 
   bool truthy() const;
   std::string str(int depth = 0) const;   // Python str()
@@ -106,7 +129,7 @@ class Value {
   std::int64_t i_ = 0;
   double d_ = 0;
   // Shared, so copying values (which the interpreter does constantly) never copies text.
-  std::shared_ptr<const std::string> s_;
+  std::shared_ptr<const Text> s_;
   const std::string& text() const;
   std::shared_ptr<List> list_;
   std::shared_ptr<Dict> dict_;
@@ -114,6 +137,10 @@ class Value {
 };
 
 bool equals(const Value& a, const Value& b, int depth = 0);
+// Consistent with equals (1, 1.0 and True hash alike), for Dict's index and the unique filter.
+std::size_t hash_value(const Value& v, int depth = 0);
+// Lists, tuples, dicts and namespaces alive in this process: tests check renders leak none.
+std::int64_t live_containers();
 // Python ordering (<) for numbers, strings and sequences; throws for other pairs.
 bool less(const Value& a, const Value& b, int depth = 0);
 std::string format_float(double d);              // Python repr of a float
