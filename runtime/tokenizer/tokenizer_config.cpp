@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "runtime/core/error.hpp"
+#include "runtime/core/json_parse.hpp"
 
 namespace tessera::runtime {
 namespace {
@@ -57,12 +58,7 @@ TokenizerConfig TokenizerConfig::load(const std::filesystem::path& file) {
   if (!in) throw Error(ErrorCategory::io, file.string() + ": cannot open");
   std::stringstream buffer;
   buffer << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(buffer.str());
-  } catch (const nlohmann::json::exception& e) {
-    fail(file, std::string("invalid JSON: ") + e.what());
-  }
+  const nlohmann::json j = parse_json(buffer.str(), file.string(), ErrorCategory::config);
   if (!j.is_object()) fail(file, "expected a JSON object");
   config.bos_token = token_string(j, "bos_token", file);
   config.eos_token = token_string(j, "eos_token", file);
