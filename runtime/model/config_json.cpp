@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "runtime/core/json_parse.hpp"
+#include "runtime/model/model_config_limits.hpp"
 
 namespace tessera::runtime {
 
@@ -15,6 +16,13 @@ std::string read_config_file(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
     throw Error(ErrorCategory::io, "cannot read config file '" + path.string() + "': expected a regular file");
+  }
+  // Read whole and parsed into a tree many times its size: a multi-gigabyte "config" is refused.
+  if (const auto size = std::filesystem::file_size(path, ec);
+      !ec && size > config_limits::kMaxConfigFileBytes) {
+    throw Error(ErrorCategory::config, "config file '" + path.string() + "' is " +
+                                           std::to_string(size) + " bytes, more than tessera's limit of " +
+                                           std::to_string(config_limits::kMaxConfigFileBytes));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCategory::io, "cannot open config file '" + path.string() + "'");

@@ -18,6 +18,8 @@ inline constexpr std::int64_t kMaxHeadDim = std::int64_t{1} << 12;           // 
 inline constexpr std::int64_t kMaxPositions = std::int64_t{1} << 28;  // max_position_embeddings
 // Weights the config implies, all layers together (about 4.4 trillion).
 inline constexpr std::int64_t kMaxParameters = std::int64_t{1} << 42;
+// config.json and generation_config.json are read whole; real ones are a few kilobytes.
+inline constexpr std::uintmax_t kMaxConfigFileBytes = std::uintmax_t{16} << 20;
 // Entries of `eos_token_id`: each generated token is compared with all of them.
 inline constexpr std::int64_t kMaxEosTokenIds = 1024;
 

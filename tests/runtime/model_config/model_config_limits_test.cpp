@@ -113,6 +113,15 @@ TEST(ModelConfigLimits, NumberOverflowingADoubleIsAConfigError) {
                               C::config, {kSource, "not valid JSON"});
 }
 
+TEST(ModelConfigLimits, HugeConfigFileIsRefusedUnread) {
+  test::ConfigDir dir;
+  dir.write("config.json", kBase.dump());
+  std::filesystem::resize_file(dir / "config.json", limits::kMaxConfigFileBytes + 1);  // sparse
+  test::expect_error_mentions(test::expect_error([&] { (void)ModelConfig::load(dir.path()); }),
+                              C::config,
+                              {(dir / "config.json").string(), std::to_string(limits::kMaxConfigFileBytes)});
+}
+
 TEST(GenerationConfigLimits, TokenIdsAreBounded) {
   const char* source = "/m/generation_config.json";
   for (const char* text : {R"({"eos_token_id": 4611686018427387904})",

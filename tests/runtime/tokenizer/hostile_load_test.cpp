@@ -6,8 +6,10 @@
 #include <string>
 
 #include "runtime/tokenizer/tokenizer.hpp"
+#include "runtime/tokenizer/tokenizer_config.hpp"
 #include "runtime/tokenizer/tokenizer_limits.hpp"
 #include "tests/support/expect_error.hpp"
+#include "tests/support/scratch_dir.hpp"
 #include "tests/support/tiny_tokenizer.hpp"
 
 namespace tessera::runtime {
@@ -140,6 +142,25 @@ TEST(TokenizerHostileLoad, NumberOverflowingADouble) {
   text.pop_back();
   test::expect_error_mentions(load_error(text + R"(, "truncation": 1e400})"),
                               ErrorCategory::tokenizer, {"hostile.json", "not valid JSON"});
+}
+
+TEST(TokenizerHostileLoad, TokenizerConfigOfWrongShape) {
+  const std::pair<std::string, std::vector<std::string>> cases[] = {
+      {R"({"chat_template": )" + std::string(50'000, '[') + std::string(50'000, ']') + "}",
+       {"nests deeper than"}},
+      {R"({"model_max_length": 1e400})", {"not valid JSON"}},
+      {R"({"chat_template": {"default": "x"}})", {"chat_template", "expected a string"}},
+      {R"({"chat_template": [{"name": 5, "template": "x"}]})", {"chat_template[0]"}},
+      {R"({"eos_token": {"content": [1]}})", {"eos_token"}},
+  };
+  for (const auto& [text, needles] : cases) {
+    test::ScratchDir dir;
+    dir.write("tokenizer_config.json", text);
+    const Error e = test::expect_error([&] { (void)TokenizerConfig::load(dir / "tokenizer_config.json"); });
+    auto expected = needles;
+    expected.push_back((dir / "tokenizer_config.json").string());
+    test::expect_error_mentions(e, ErrorCategory::config, expected);
+  }
 }
 
 }  // namespace
