@@ -2,9 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "runtime/core/error.hpp"
 #include "runtime/core/json_parse.hpp"
 #include "runtime/tokenizer/added_tokens.hpp"
@@ -15,6 +12,8 @@
 #include "runtime/tokenizer/pre_tokenizer.hpp"
 #include "runtime/tokenizer/text_budget.hpp"
 #include "runtime/tokenizer/tokenizer_config.hpp"
+#include "runtime/tokenizer/tokenizer_file.hpp"
+#include "runtime/tokenizer/tokenizer_limits.hpp"
 #include "runtime/tokenizer/utf8.hpp"
 
 namespace tessera::runtime {
@@ -115,12 +114,9 @@ Tokenizer Tokenizer::from_json_text(std::string_view json_text, const std::strin
 
 Tokenizer Tokenizer::load(const std::filesystem::path& model_dir) {
   const auto file = model_dir / "tokenizer.json";
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(ErrorCategory::io, file.string() + ": cannot open");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (!in.good() && !in.eof()) throw Error(ErrorCategory::io, file.string() + ": read failed");
-  auto impl = parse(buffer.str(), file.string());
+  const std::string text =
+      read_tokenizer_file(file, tokenizer_limits::kMaxTokenizerFileBytes, ErrorCategory::tokenizer);
+  auto impl = parse(text, file.string());
   impl->config = TokenizerConfig::load(model_dir / "tokenizer_config.json");
   return Tokenizer(std::move(impl));
 }

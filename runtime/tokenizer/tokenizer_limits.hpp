@@ -8,6 +8,11 @@
 
 namespace tessera::runtime::tokenizer_limits {
 
+// Files read whole and parsed into a tree several times their size (largest real ones: Gemma 3's
+// tokenizer.json, 33 MB, and tokenizer_config.json, 1.2 MB).
+inline constexpr std::uintmax_t kMaxTokenizerFileBytes = std::uintmax_t{512} << 20;
+inline constexpr std::uintmax_t kMaxTokenizerConfigBytes = std::uintmax_t{64} << 20;
+
 // Token ids index tables sized by the largest id, so ids are bounded outright and, for the
 // model vocabulary, by how many entries there are: holes are allowed (added tokens often sit
 // between model ids) but a 50,000,000 id in a three-entry vocabulary is not.
@@ -20,8 +25,9 @@ inline constexpr std::int64_t kVocabIdSlack = 1024;
 // would make every request a million passes.
 inline constexpr std::size_t kMaxComponents = 256;
 
-// Added tokens are matched with a byte trie whose nodes cost far more than the bytes they hold.
-inline constexpr std::size_t kMaxAddedTokenBytes = 4096;          // one token's content
+// Added tokens are matched with a byte trie whose nodes cost far more than the bytes they hold,
+// and matching may walk a token's length from every input position.
+inline constexpr std::size_t kMaxAddedTokenBytes = 1024;          // one token's content
 inline constexpr std::size_t kMaxAddedTokensTotalBytes = 1 << 19;  // all contents together
 
 // Regex (Split) matching, in PCRE2's units: a pattern with catastrophic backtracking fails the

@@ -106,10 +106,10 @@ TEST(TokenizerHostileLoad, HugeAddedTokenContentIsRefused) {
 
 TEST(TokenizerHostileLoad, AddedTokensInAllAreBounded) {
   json j = test::tiny_tokenizer_json();
-  const std::size_t count = limits::kMaxAddedTokensTotalBytes / 4000 + 1;
+  const std::size_t count = limits::kMaxAddedTokensTotalBytes / 1000 + 1;
   for (std::size_t i = 0; i < count; ++i) {
     j["added_tokens"].push_back({{"id", 10 + i},
-                                 {"content", std::to_string(i) + std::string(4000, 'y')},
+                                 {"content", std::to_string(i) + std::string(1000, 'y')},
                                  {"special", true}});
   }
   test::expect_error_mentions(load_error(j), ErrorCategory::tokenizer,
@@ -142,6 +142,23 @@ TEST(TokenizerHostileLoad, NumberOverflowingADouble) {
   text.pop_back();
   test::expect_error_mentions(load_error(text + R"(, "truncation": 1e400})"),
                               ErrorCategory::tokenizer, {"hostile.json", "not valid JSON"});
+}
+
+TEST(TokenizerHostileLoad, HugeFilesAreRefusedUnread) {
+  test::ScratchDir dir;
+  dir.write("tokenizer.json", test::tiny_tokenizer_json().dump());
+  std::filesystem::resize_file(dir / "tokenizer.json", limits::kMaxTokenizerFileBytes + 1);  // sparse
+  test::expect_error_mentions(test::expect_error([&] { (void)Tokenizer::load(dir.path()); }),
+                              ErrorCategory::tokenizer,
+                              {(dir / "tokenizer.json").string(),
+                               std::to_string(limits::kMaxTokenizerFileBytes)});
+  dir.write("tokenizer.json", test::tiny_tokenizer_json().dump());
+  dir.write("tokenizer_config.json", "{}");
+  std::filesystem::resize_file(dir / "tokenizer_config.json", limits::kMaxTokenizerConfigBytes + 1);
+  test::expect_error_mentions(test::expect_error([&] { (void)Tokenizer::load(dir.path()); }),
+                              ErrorCategory::config,
+                              {(dir / "tokenizer_config.json").string(),
+                               std::to_string(limits::kMaxTokenizerConfigBytes)});
 }
 
 TEST(TokenizerHostileLoad, TokenizerConfigOfWrongShape) {
