@@ -2,7 +2,7 @@
 // What a tokenizer.json may ask of tessera. The file is downloaded input; each bound stops one
 // way a small hostile file turns into a huge table, a deep recursion or work without end, and
 // each is far above what released tokenizers use (largest today: 262,144 vocabulary entries,
-// 6,415 added tokens of at most 93 bytes, 8 components in all).
+// 6,415 added tokens of at most 93 bytes, about ten components in all).
 #include <cstddef>
 #include <cstdint>
 
@@ -30,8 +30,9 @@ inline constexpr std::size_t kMaxComponents = 256;
 inline constexpr std::size_t kMaxAddedTokenBytes = 1024;          // one token's content
 inline constexpr std::size_t kMaxAddedTokensTotalBytes = 1 << 19;  // all contents together
 
-// Regex (Split) matching, in PCRE2's units: a pattern with catastrophic backtracking fails the
-// one encode instead of running for hours. Real patterns use a few dozen steps per match.
+// Regex (Split) matching, per match, in PCRE2's units: a pattern with catastrophic backtracking
+// fails the one encode with an Error naming it. PCRE2's defaults allow the same steps but 20 GB
+// of backtracking heap; real patterns use a few dozen steps per match and almost no heap.
 inline constexpr std::uint32_t kRegexMatchLimit = 10'000'000;
 inline constexpr std::uint32_t kRegexDepthLimit = 100'000;
 inline constexpr std::uint32_t kRegexHeapLimitKiB = 64 * 1024;
