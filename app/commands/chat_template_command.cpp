@@ -11,6 +11,7 @@
 #include "app/commands/registry.hpp"
 #include "runtime/chat/chat_template.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/core/json_parse.hpp"
 
 namespace tessera::app {
 namespace {
@@ -32,12 +33,8 @@ ordered_json read_messages(const std::string& path) {
   if (!in) throw Error(ErrorCategory::io, "cannot open messages file " + path);
   std::stringstream text;
   text << in.rdbuf();
-  ordered_json messages;
-  try {
-    messages = ordered_json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCategory::invalid_argument, "messages file " + path + ": invalid JSON: " + e.what());
-  }
+  ordered_json messages = tessera::parse_ordered_json(text.str(), "messages file " + path,
+                                                      ErrorCategory::invalid_argument);
   if (!messages.is_array())
     throw Error(ErrorCategory::invalid_argument, "messages file " + path + ": expected a JSON array of messages");
   for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -50,12 +47,8 @@ ordered_json read_messages(const std::string& path) {
 }
 
 ordered_json parse_extra(const std::string& text) {
-  ordered_json extra;
-  try {
-    extra = ordered_json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCategory::invalid_argument, std::string("--extra: invalid JSON: ") + e.what());
-  }
+  ordered_json extra =
+      tessera::parse_ordered_json(text, "--extra", ErrorCategory::invalid_argument);
   if (!extra.is_object()) throw Error(ErrorCategory::invalid_argument, "--extra: expected a JSON object");
   return extra;
 }

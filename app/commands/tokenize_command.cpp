@@ -10,6 +10,7 @@
 
 #include "app/commands/registry.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/core/json_parse.hpp"
 #include "runtime/tokenizer/tokenizer.hpp"
 
 namespace tessera::app {
@@ -44,14 +45,9 @@ void run_tokenize(const TokenizeOptions& options) {
 }
 
 std::vector<std::int32_t> parse_ids(const std::string& text, std::size_t line) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception&) {
-    throw Error(ErrorCategory::invalid_argument,
-                "stdin line " + std::to_string(line) +
-                    ": not valid JSON (expected an array of ids)");
-  }
+  const nlohmann::json j = tessera::parse_json(
+      text, "stdin line " + std::to_string(line) + " (expected an array of ids)",
+      ErrorCategory::invalid_argument);
   if (!j.is_array()) {
     throw Error(ErrorCategory::invalid_argument,
                 "stdin line " + std::to_string(line) + ": expected a JSON array of token ids");

@@ -7,6 +7,7 @@
 #include "runtime/chat/jinja_interpreter.hpp"
 #include "runtime/chat/jinja_parser.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/core/json_parse.hpp"
 
 namespace tessera::runtime {
 
@@ -97,12 +98,7 @@ std::string token_text(const nlohmann::json& config, const char* key, const std:
 
 ChatTemplate ChatTemplate::from_model_dir(const std::filesystem::path& model_dir, RenderLimits limits) {
   std::filesystem::path file = model_dir / "tokenizer_config.json";
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(read_file(file));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCategory::config, file.string() + ": invalid JSON: " + e.what());
-  }
+  const nlohmann::json config = parse_json(read_file(file), file.string(), ErrorCategory::config);
   if (!config.is_object()) throw Error(ErrorCategory::config, file.string() + ": expected a JSON object");
   std::string source;
   auto it = config.find("chat_template");

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/error.hpp"
+#include "runtime/core/json_parse.hpp"
 
 namespace tessera::runtime {
 
@@ -22,12 +23,8 @@ bool is_plain_file_name(std::string_view s) {
 
 std::map<std::string, std::string, std::less<>> parse_checkpoint_index(
     std::string_view json_text, const std::filesystem::path& index_path) {
-  nlohmann::json index;
-  try {
-    index = nlohmann::json::parse(json_text.begin(), json_text.end());
-  } catch (const nlohmann::json::exception& e) {
-    fail(index_path, std::string("not valid JSON: ") + e.what());
-  }
+  const nlohmann::json index = parse_json(json_text, "checkpoint index '" + index_path.string() + "'",
+                                          ErrorCategory::checkpoint);
   if (!index.is_object()) fail(index_path, std::string("expected a JSON object, found ") + index.type_name());
   const auto it = index.find("weight_map");
   if (it == index.end() || !it->is_object()) {

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "runtime/core/error.hpp"
+#include "runtime/core/json_parse.hpp"
 
 namespace tessera::runtime {
 
@@ -57,17 +58,8 @@ std::optional<std::uint64_t> as_unsigned(const json& v) {
 }
 
 json parse_header_json(const MappedFile& file, std::string_view text) {
-  const json::parser_callback_t limit_depth = [&file](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxHeaderDepth) {
-      fail(file, "header JSON nests deeper than " + std::to_string(kMaxHeaderDepth) + " levels");
-    }
-    return true;
-  };
-  try {
-    return json::parse(text.begin(), text.end(), limit_depth);
-  } catch (const json::exception& e) {
-    fail(file, std::string("header is not valid JSON: ") + e.what());
-  }
+  return parse_json(text, "safetensors file '" + file.path().string() + "': header",
+                    ErrorCategory::checkpoint, kMaxHeaderDepth);
 }
 
 struct Range {
@@ -107,9 +99,11 @@ TensorInfo parse_entry(const MappedFile& file, const std::string& name, const js
   for (const auto& dim : *shape_it) {
     const auto d = as_unsigned(dim);
     if (!d) fail_tensor(file, name, "shape " + shape_it->dump() + " has a dimension that is not a non-negative integer");
-    // Each dimension fits in int64 and the product never overflows, so numel() stays exact.
-    if (*d > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
-        __builtin_mul_overflow(numel, *d, &numel)) {
+    // Each dimension and every partial product fits int64, so numel() (which multiplies in this
+    // order, in int64) stays exact: with a zero dimension last, as in [2^62, 2, 0], checking
+    // only the final product would let an earlier partial product overflow it.
+    constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (*d > kMax || __builtin_mul_overflow(numel, *d, &numel) || numel > kMax) {
       fail_tensor(file, name, "shape " + shape_it->dump() + " has too many elements");
     }
     info.shape.push_back(static_cast<std::int64_t>(*d));

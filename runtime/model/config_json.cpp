@@ -4,6 +4,9 @@
 #include <limits>
 #include <sstream>
 
+#include "runtime/core/json_parse.hpp"
+#include "runtime/model/model_config_limits.hpp"
+
 namespace tessera::runtime {
 
 using nlohmann::json;
@@ -14,6 +17,13 @@ std::string read_config_file(const std::filesystem::path& path) {
   if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
     throw Error(ErrorCategory::io, "cannot read config file '" + path.string() + "': expected a regular file");
   }
+  // Read whole and parsed into a tree many times its size: a multi-gigabyte "config" is refused.
+  if (const auto size = std::filesystem::file_size(path, ec);
+      !ec && size > config_limits::kMaxConfigFileBytes) {
+    throw Error(ErrorCategory::config, "config file '" + path.string() + "' is " +
+                                           std::to_string(size) + " bytes, more than tessera's limit of " +
+                                           std::to_string(config_limits::kMaxConfigFileBytes));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCategory::io, "cannot open config file '" + path.string() + "'");
   std::ostringstream text;
@@ -23,11 +33,15 @@ std::string read_config_file(const std::filesystem::path& path) {
 }
 
 json parse_config_json(const std::string& text, const std::string& source) {
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(ErrorCategory::config, "config '" + source + "' is not valid JSON: " + e.what());
-  }
+  return parse_json(text, "config '" + source + "'", ErrorCategory::config);
+}
+
+std::string describe_json_value(const json& value) {
+  if (value.is_array()) return "a list of " + std::to_string(value.size()) + " entries";
+  if (value.is_object()) return "an object of " + std::to_string(value.size()) + " fields";
+  std::string shown = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+  return std::string(value.type_name()) + " " + shown;
 }
 
 std::optional<std::int64_t> json_to_int64(const json& value) {
@@ -48,10 +62,8 @@ void ConfigObject::fail(std::string_view key, const std::string& what, ErrorCate
 }
 
 void ConfigObject::wrong_type(std::string_view key, const char* expected) const {
-  const json& v = object_->at(std::string(key));
-  std::string shown = v.dump();
-  if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
-  fail(key, std::string("expected ") + expected + ", found " + v.type_name() + " " + shown);
+  fail(key, std::string("expected ") + expected + ", found " +
+                describe_json_value(object_->at(std::string(key))));
 }
 
 const json* ConfigObject::get(std::string_view key) const {
@@ -124,6 +136,20 @@ std::optional<std::int64_t> ConfigObject::opt_positive_int(std::string_view key)
 
 std::int64_t ConfigObject::req_positive_int(std::string_view key) const {
   const auto v = opt_positive_int(key);
+  if (!v) fail(key, "required positive integer is missing");
+  return *v;
+}
+
+std::optional<std::int64_t> ConfigObject::opt_size(std::string_view key, std::int64_t max) const {
+  const auto v = opt_positive_int(key);
+  if (v && *v > max) {
+    fail(key, std::to_string(*v) + " is larger than tessera's limit of " + std::to_string(max));
+  }
+  return v;
+}
+
+std::int64_t ConfigObject::req_size(std::string_view key, std::int64_t max) const {
+  const auto v = opt_size(key, max);
   if (!v) fail(key, "required positive integer is missing");
   return *v;
 }

@@ -15,8 +15,12 @@ namespace tessera::runtime {
 
 // Reads a whole file; Error(io) naming it when it cannot be read.
 std::string read_config_file(const std::filesystem::path& path);
-// Parses JSON text; Error(config) naming `source` and the parser's position message.
+// Parses JSON text with bounded nesting (runtime/core/json_parse.hpp); Error(config) naming
+// `source` and the parser's position message.
 nlohmann::json parse_config_json(const std::string& text, const std::string& source);
+// A short rendering of a value for an error message: scalars as written (cut at 60 characters),
+// lists and objects by their size only, so a huge or deep value costs nothing to report.
+std::string describe_json_value(const nlohmann::json& value);
 
 // A view of one JSON object of a config. A field that is absent or null counts as "not given",
 // as HF transformers treats `None`.
@@ -40,6 +44,9 @@ class ConfigObject {
   // Required / optional integer that must be > 0.
   std::int64_t req_positive_int(std::string_view key) const;
   std::optional<std::int64_t> opt_positive_int(std::string_view key) const;
+  // A size: an integer in [1, max]; past `max` the message names the bound as tessera's limit.
+  std::int64_t req_size(std::string_view key, std::int64_t max) const;
+  std::optional<std::int64_t> opt_size(std::string_view key, std::int64_t max) const;
 
   // "rope_scaling.factor": the field as the user would look for it in the file.
   std::string field(std::string_view key) const { return prefix_ + std::string(key); }

@@ -5,6 +5,7 @@
 
 #include "runtime/model/config_json.hpp"
 #include "runtime/model/model_config_rope.hpp"
+#include "runtime/model/model_config_sizes.hpp"
 
 namespace tessera::runtime {
 
@@ -62,34 +63,6 @@ void parse_family(const ConfigObject& root, ModelConfig& cfg) {
             ErrorCategory::unsupported);
 }
 
-void parse_sizes(const ConfigObject& root, ModelConfig& cfg) {
-  cfg.vocab_size = root.req_positive_int("vocab_size");
-  cfg.hidden_size = root.req_positive_int("hidden_size");
-  cfg.intermediate_size = root.req_positive_int("intermediate_size");
-  cfg.num_hidden_layers = root.req_positive_int("num_hidden_layers");
-  cfg.num_attention_heads = root.req_positive_int("num_attention_heads");
-  cfg.num_key_value_heads = root.opt_positive_int("num_key_value_heads").value_or(cfg.num_attention_heads);
-  cfg.max_position_embeddings = root.req_positive_int("max_position_embeddings");
-  if (cfg.num_attention_heads % cfg.num_key_value_heads != 0) {
-    root.fail("num_key_value_heads", "num_attention_heads (" + std::to_string(cfg.num_attention_heads) +
-                                         ") must be a multiple of num_key_value_heads (" +
-                                         std::to_string(cfg.num_key_value_heads) + ")");
-  }
-  if (const auto head_dim = root.opt_positive_int("head_dim")) {
-    cfg.head_dim = *head_dim;
-  } else if (cfg.hidden_size % cfg.num_attention_heads != 0) {
-    root.fail("head_dim", "not given, and hidden_size (" + std::to_string(cfg.hidden_size) +
-                              ") is not divisible by num_attention_heads (" +
-                              std::to_string(cfg.num_attention_heads) + ")");
-  } else {
-    cfg.head_dim = cfg.hidden_size / cfg.num_attention_heads;
-  }
-  cfg.rms_norm_eps = root.opt_number("rms_norm_eps").value_or(1e-6);
-  if (!(cfg.rms_norm_eps > 0)) {
-    root.fail("rms_norm_eps", "expected a positive number, found " + std::to_string(cfg.rms_norm_eps));
-  }
-}
-
 void parse_biases(const ConfigObject& root, ModelConfig& cfg) {
   switch (cfg.family) {
     case ModelFamily::qwen2:  // Qwen2 always biases q/k/v, never o_proj or the MLP
@@ -142,11 +115,10 @@ void parse_sliding_window(const ConfigObject& root, ModelConfig& cfg) {
     }
     for (std::size_t i = 0; i < layers; ++i) {
       const auto& t = (*types)[i];
-      const std::string name = t.is_string() ? t.get<std::string>() : t.dump();
-      if (name == "sliding_attention") {
+      if (t == "sliding_attention") {
         cfg.layer_sliding_window[i] = window.value_or(0);
-      } else if (name != "full_attention") {
-        root.fail("layer_types", "entry " + std::to_string(i) + " is " + name +
+      } else if (t != "full_attention") {
+        root.fail("layer_types", "entry " + std::to_string(i) + " is " + describe_json_value(t) +
                                      "; supported: full_attention, sliding_attention",
                   t.is_string() ? ErrorCategory::unsupported : ErrorCategory::config);
       }
@@ -177,11 +149,11 @@ ModelConfig ModelConfig::parse(const std::string& json_text, const std::string& 
   const ConfigObject root(doc, source);
   ModelConfig cfg;
   parse_family(root, cfg);
-  parse_sizes(root, cfg);
+  cfg.tie_word_embeddings = root.opt_bool("tie_word_embeddings").value_or(false);
+  parse_model_sizes(root, cfg);
   cfg.rope = parse_rope_config(root);
   parse_biases(root, cfg);
   cfg.qk_norm = cfg.family == ModelFamily::qwen3;
-  cfg.tie_word_embeddings = root.opt_bool("tie_word_embeddings").value_or(false);
   parse_sliding_window(root, cfg);
   if (auto dtype = root.opt_string("torch_dtype")) {
     cfg.torch_dtype = std::move(*dtype);

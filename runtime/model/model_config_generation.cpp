@@ -3,15 +3,24 @@
 
 #include "runtime/model/config_json.hpp"
 #include "runtime/model/model_config.hpp"
+#include "runtime/model/model_config_limits.hpp"
 
 namespace tessera::runtime {
 
 namespace {
 
+using config_limits::kMaxVocabSize;
+
+// Ids index the vocabulary, so they are bounded like vocab_size; an id near INT64_MAX would
+// otherwise wrap when narrowed to the 32-bit ids the tokenizer and sampler use.
 std::int64_t token_id(const ConfigObject& obj, std::string_view key, const nlohmann::json& value) {
   const auto id = json_to_int64(value);
   if (!id || *id < 0) {
-    obj.fail(key, "expected a non-negative token id, found " + value.dump());
+    obj.fail(key, "expected a non-negative token id, found " + describe_json_value(value));
+  }
+  if (*id >= kMaxVocabSize) {
+    obj.fail(key, "token id " + std::to_string(*id) +
+                      " is not below tessera's vocabulary limit of " + std::to_string(kMaxVocabSize));
   }
   return *id;
 }
@@ -28,6 +37,11 @@ GenerationConfig GenerationConfig::parse(const std::string& json_text, const std
   GenerationConfig gen;
   if (const auto* eos = root.get("eos_token_id")) {
     if (eos->is_array()) {
+      if (eos->size() > static_cast<std::size_t>(config_limits::kMaxEosTokenIds)) {
+        root.fail("eos_token_id", "lists " + std::to_string(eos->size()) +
+                                      " ids, more than tessera's limit of " +
+                                      std::to_string(config_limits::kMaxEosTokenIds));
+      }
       for (const auto& id : *eos) gen.eos_token_ids.push_back(token_id(root, "eos_token_id", id));
     } else if (eos->is_number()) {
       gen.eos_token_ids.push_back(token_id(root, "eos_token_id", *eos));
@@ -37,9 +51,9 @@ GenerationConfig GenerationConfig::parse(const std::string& json_text, const std
     }
   }
   if (const auto* bos = root.get("bos_token_id")) gen.bos_token_id = token_id(root, "bos_token_id", *bos);
-  if (const auto pad = root.opt_int("pad_token_id"); pad && *pad >= 0) {
+  if (const auto* pad = root.get("pad_token_id"); pad && !(pad->is_number_integer() && *pad < 0)) {
     // Some older Llama configs write -1 for "no padding token"; read that as absent.
-    gen.pad_token_id = *pad;
+    gen.pad_token_id = token_id(root, "pad_token_id", *pad);
   }
   return gen;
 }

@@ -1,8 +1,7 @@
 #include "runtime/tokenizer/added_tokens.hpp"
 
-#include <limits>
-
 #include "runtime/tokenizer/normalizer.hpp"
+#include "runtime/tokenizer/tokenizer_limits.hpp"
 #include "runtime/tokenizer/utf8.hpp"
 
 namespace tessera::runtime {
@@ -21,13 +20,26 @@ AddedTokens AddedTokens::from_json(const nlohmann::json& list, const std::string
   AddedTokens added;
   if (list.is_null()) return added;
   if (!list.is_array()) fields.fail(path, "expected an array");
+  std::size_t total_bytes = 0;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string where = path + "[" + std::to_string(i) + "]";
     const auto& j = fields.object(list[i], where);
     AddedToken t;
     t.id = static_cast<std::int32_t>(
-        fields.integer(j, "id", where, 0, std::numeric_limits<std::int32_t>::max() - 1));
+        fields.integer(j, "id", where, 0, tokenizer_limits::kMaxTokenId));
     t.content = fields.string(j, "content", where);
+    // Each content byte becomes a trie node (and is normalized), so contents are bounded.
+    if (t.content.size() > tokenizer_limits::kMaxAddedTokenBytes) {
+      fields.fail(where + ".content", std::to_string(t.content.size()) +
+                                          " bytes, more than tessera's limit of " +
+                                          std::to_string(tokenizer_limits::kMaxAddedTokenBytes));
+    }
+    total_bytes += t.content.size();
+    if (total_bytes > tokenizer_limits::kMaxAddedTokensTotalBytes) {
+      fields.fail(where + ".content",
+                  "added tokens hold more than tessera's limit of " +
+                      std::to_string(tokenizer_limits::kMaxAddedTokensTotalBytes) + " bytes in all");
+    }
     t.single_word = fields.boolean(j, "single_word", where, false);
     t.lstrip = fields.boolean(j, "lstrip", where, false);
     t.rstrip = fields.boolean(j, "rstrip", where, false);
@@ -46,7 +58,8 @@ AddedTokens AddedTokens::from_json(const nlohmann::json& list, const std::string
     if (!t.normalized) {
       added.raw_.add(t.content, k);
     } else {
-      const std::string pattern = normalizer ? normalizer->normalize(t.content) : t.content;
+      const std::string pattern =
+          normalizer ? normalizer->normalize(t.content, TextBudget(t.content.size())) : t.content;
       if (!pattern.empty()) added.normalized_.add(pattern, k);
     }
   }

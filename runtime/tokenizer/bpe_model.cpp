@@ -5,6 +5,7 @@
 #include <limits>
 #include <queue>
 
+#include "runtime/tokenizer/tokenizer_limits.hpp"
 #include "runtime/tokenizer/utf8.hpp"
 
 namespace tessera::runtime {
@@ -46,17 +47,28 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& pat
   const auto& vocab = fields.field(model, "vocab", path);
   if (!vocab.is_object()) fields.fail(path + ".vocab", "expected an object of token -> id");
   m.vocab_.reserve(vocab.size());
+  // id_to_token_ is sized by the largest id, so ids are bounded by how many entries there are.
+  const auto entries = static_cast<std::int64_t>(vocab.size());
+  using namespace tokenizer_limits;
+  const std::int64_t id_limit =
+      std::min(kMaxTokenId, kVocabIdSpanFactor * entries + kVocabIdSlack - 1);
   std::int32_t max_id = -1;
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<long long>() < 0 ||
-        it.value().get<long long>() > std::numeric_limits<std::int32_t>::max() - 1) {
-      fields.fail(path + ".vocab[\"" + it.key() + "\"]", "expected a non-negative 32-bit id");
+    const std::string where = path + ".vocab[\"" + it.key() + "\"]";
+    if (!it.value().is_number_integer() || it.value().get<long long>() < 0) {
+      fields.fail(where, "expected a non-negative integer id");
+    }
+    if (it.value().get<long long>() > id_limit) {
+      fields.fail(where, "id " + std::to_string(it.value().get<long long>()) +
+                             " is past tessera's limit of " + std::to_string(id_limit) + " for " +
+                             std::to_string(entries) + " entries (at most " +
+                             std::to_string(kVocabIdSpanFactor) + " x entries + " +
+                             std::to_string(kVocabIdSlack) + ", and below 2^24)");
     }
     const auto id = static_cast<std::int32_t>(it.value().get<long long>());
     m.vocab_.emplace(it.key(), id);
     max_id = std::max(max_id, id);
   }
-  if (max_id > 50'000'000) fields.fail(path + ".vocab", "ids are implausibly large");
   m.id_to_token_.resize(static_cast<std::size_t>(max_id + 1));
   m.has_id_.assign(static_cast<std::size_t>(max_id + 1), false);
   for (const auto& [token, id] : m.vocab_) {

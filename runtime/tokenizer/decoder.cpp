@@ -5,16 +5,27 @@
 
 namespace tessera::runtime {
 
+void DecodeStream::account(std::size_t s, const std::vector<DecodePiece>& out, std::size_t first) {
+  for (std::size_t k = first; k < out.size(); ++k) emitted_[s] += out[k].text.size();
+  TextBudget(input_bytes_).check(emitted_[s], "decoder");
+}
+
 void DecodeStream::run_from(std::size_t stage, std::vector<DecodePiece> pieces, std::string& out) {
   for (std::size_t s = stage; s < stages_.size(); ++s) {
     std::vector<DecodePiece> next;
-    for (auto& p : pieces) stages_[s]->push(std::move(p), next);
+    for (auto& p : pieces) {
+      const std::size_t first = next.size();
+      stages_[s]->push(std::move(p), next, TextBudget(input_bytes_).after(emitted_[s]));
+      account(s, next, first);
+    }
     pieces = std::move(next);
   }
   for (const auto& p : pieces) out.append(p.text);
 }
 
 void DecodeStream::push(std::string_view token, std::string& out) {
+  // A token counts as one byte at least: the default decoder joins even empty tokens with spaces.
+  input_bytes_ += token.size() + 1;
   std::vector<DecodePiece> pieces;
   pieces.push_back(DecodePiece{std::string(token), true, true});
   run_from(0, std::move(pieces), out);
@@ -25,6 +36,7 @@ void DecodeStream::finish(std::string& out) {
   for (std::size_t s = 0; s < stages_.size(); ++s) {
     std::vector<DecodePiece> flushed;
     stages_[s]->finish(flushed);
+    account(s, flushed, 0);
     run_from(s + 1, std::move(flushed), out);
   }
 }
@@ -34,6 +46,7 @@ namespace {
 void add_stages(const nlohmann::json& j, const std::string& path, const JsonFields& fields,
                 std::vector<std::shared_ptr<const DecodeStageFactory>>& out) {
   fields.object(j, path);
+  fields.count_component(path);
   const std::string type = fields.string(j, "type", path);
   if (type == "Sequence") {
     const auto& list = fields.array(j, "decoders", path);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "runtime/tokenizer/json_fields.hpp"
+#include "runtime/tokenizer/text_budget.hpp"
 
 namespace tessera::runtime {
 
@@ -24,7 +25,9 @@ struct DecodePiece {
 class DecodeStage {
  public:
   virtual ~DecodeStage() = default;
-  virtual void push(DecodePiece piece, std::vector<DecodePiece>& out) = 0;
+  // `budget` is what this stage may still emit; a stage that can expand text without bound
+  // (Replace) checks it as it goes, the stream checks the rest after each push.
+  virtual void push(DecodePiece piece, std::vector<DecodePiece>& out, const TextBudget& budget) = 0;
   virtual void finish(std::vector<DecodePiece>& out) = 0;
 };
 
@@ -34,17 +37,23 @@ class DecodeStageFactory {
   virtual std::unique_ptr<DecodeStage> make() const = 0;
 };
 
-// The running state of one decode: push token strings, read back text that is final.
+// The running state of one decode: push token strings, read back text that is final. What each
+// stage emits over the whole stream is bounded by a TextBudget of all the token bytes pushed, so
+// a chain of expanding stages fails the decode with an Error instead of exhausting memory.
 class DecodeStream {
  public:
   explicit DecodeStream(std::vector<std::unique_ptr<DecodeStage>> stages)
-      : stages_(std::move(stages)) {}
+      : stages_(std::move(stages)), emitted_(stages_.size(), 0) {}
   void push(std::string_view token, std::string& out);
   void finish(std::string& out);
 
  private:
   void run_from(std::size_t stage, std::vector<DecodePiece> pieces, std::string& out);
+  // Counts what stage `s` just appended to `out` from index `first` on, and checks the total.
+  void account(std::size_t s, const std::vector<DecodePiece>& out, std::size_t first);
   std::vector<std::unique_ptr<DecodeStage>> stages_;
+  std::size_t input_bytes_ = 0;
+  std::vector<std::size_t> emitted_;  // bytes each stage has emitted so far
 };
 
 class Decoder {

@@ -54,7 +54,7 @@ class Joined {
 // Maps each token back to bytes, then decodes all bytes as one lossy UTF-8 string.
 class ByteLevel final : public DecodeStage, WholeTokens, Joined {
  public:
-  void push(DecodePiece piece, std::vector<DecodePiece>& out) override {
+  void push(DecodePiece piece, std::vector<DecodePiece>& out, const TextBudget&) override {
     if (!collect(piece)) return;
     bytes_.clear();
     ByteLevelAlphabet::instance().decode_token(token_, bytes_);
@@ -75,7 +75,7 @@ class ByteLevel final : public DecodeStage, WholeTokens, Joined {
 
 class Fuse final : public DecodeStage, Joined {
  public:
-  void push(DecodePiece piece, std::vector<DecodePiece>& out) override {
+  void push(DecodePiece piece, std::vector<DecodePiece>& out, const TextBudget&) override {
     emit(std::move(piece.text), out);
   }
   void finish(std::vector<DecodePiece>& out) override { close({}, out); }
@@ -83,7 +83,7 @@ class Fuse final : public DecodeStage, Joined {
 
 class JoinWithSpaces final : public DecodeStage, Joined {
  public:
-  void push(DecodePiece piece, std::vector<DecodePiece>& out) override {
+  void push(DecodePiece piece, std::vector<DecodePiece>& out, const TextBudget&) override {
     std::string text;
     if (piece.starts && seen_token_) text.push_back(' ');
     text += piece.text;
@@ -102,7 +102,7 @@ class Replace final : public DecodeStage {
  public:
   Replace(const std::string& pattern, const std::string& content)
       : pattern_(pattern), content_(content) {}
-  void push(DecodePiece piece, std::vector<DecodePiece>& out) override {
+  void push(DecodePiece piece, std::vector<DecodePiece>& out, const TextBudget& budget) override {
     std::string text = piece.starts ? std::move(piece.text) : held_ + piece.text;
     held_.clear();
     std::string result;
@@ -110,6 +110,8 @@ class Replace final : public DecodeStage {
     for (auto at = text.find(pattern_); at != std::string::npos;
          at = text.find(pattern_, pos)) {
       result.append(text, pos, at - pos);
+      // Checked as it grows: each Replace of a Sequence may multiply the text.
+      budget.check(result.size() + content_.size(), "decoder Replace");
       result += content_;
       pos = at + pattern_.size();
     }
@@ -138,7 +140,7 @@ class Replace final : public DecodeStage {
 // one U+FFFD per byte token (HF's rule, which differs from lossy decoding).
 class ByteFallback final : public DecodeStage, WholeTokens {
  public:
-  void push(DecodePiece piece, std::vector<DecodePiece>& out) override {
+  void push(DecodePiece piece, std::vector<DecodePiece>& out, const TextBudget&) override {
     if (!collect(piece)) return;
     if (auto byte = parse_byte(token_)) {
       run_.push_back(static_cast<char>(*byte));
@@ -182,7 +184,7 @@ class Strip final : public DecodeStage {
  public:
   Strip(const std::string& content, std::size_t start, std::size_t stop)
       : content_(content), start_(start), stop_(stop) {}
-  void push(DecodePiece piece, std::vector<DecodePiece>& out) override {
+  void push(DecodePiece piece, std::vector<DecodePiece>& out, const TextBudget&) override {
     if (piece.starts) {
       leading_left_ = start_;
       held_.clear();

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "runtime/core/error.hpp"
+#include "runtime/tokenizer/tokenizer_limits.hpp"
 
 namespace tessera::runtime {
 
@@ -57,7 +58,10 @@ class JsonFields {
     const auto& v = field(obj, key, path);
     if (!v.is_number_integer()) fail(path + "." + std::string(key), "expected an integer");
     const auto n = v.get<long long>();
-    if (n < lo || n > hi) fail(path + "." + std::string(key), "integer out of range");
+    if (n < lo || n > hi) {
+      fail(path + "." + std::string(key), std::to_string(n) + " is out of range [" +
+                                              std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
     return n;
   }
   const nlohmann::json& array(const nlohmann::json& obj, std::string_view key,
@@ -68,8 +72,18 @@ class JsonFields {
   }
   const std::string& file() const { return file_; }
 
+  // Called for each normalizer, pre-tokenizer, post-processor and decoder (Sequences included)
+  // the file builds: every one of them runs on every encode or decode.
+  void count_component(const std::string& path) const {
+    if (++components_ > tokenizer_limits::kMaxComponents) {
+      fail(path, "more than " + std::to_string(tokenizer_limits::kMaxComponents) +
+                     " components in the file (tessera's limit)");
+    }
+  }
+
  private:
   std::string file_;
+  mutable std::size_t components_ = 0;
 };
 
 }  // namespace tessera::runtime

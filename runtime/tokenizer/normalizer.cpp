@@ -13,16 +13,21 @@ namespace {
 class UnicodeForm final : public Normalizer {
  public:
   explicit UnicodeForm(int options) : options_(options) {}
-  std::string normalize(std::string_view text) const override {
+  std::string normalize(std::string_view text, const TextBudget& budget) const override {
     if (text.empty()) return {};
     // Pure ASCII is invariant under every normalization form; skip the library call.
     bool ascii = true;
     for (unsigned char c : text) ascii = ascii && c < 0x80;
     if (ascii) return std::string(text);
+    // Compatibility decompositions expand up to 18 code points each; size the result (in code
+    // points of at most 4 bytes) before utf8proc allocates it.
+    const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+    const auto length = static_cast<utf8proc_ssize_t>(text.size());
+    const auto code_points = utf8proc_decompose(bytes, length, nullptr, 0,
+                                                static_cast<utf8proc_option_t>(options_));
+    if (code_points > 0) budget.check(4 * static_cast<std::size_t>(code_points), "normalizer");
     utf8proc_uint8_t* out = nullptr;
-    const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
-                                static_cast<utf8proc_ssize_t>(text.size()), &out,
-                                static_cast<utf8proc_option_t>(options_));
+    const auto n = utf8proc_map(bytes, length, &out, static_cast<utf8proc_option_t>(options_));
     if (n < 0) {
       throw Error(ErrorCategory::tokenizer,
                   std::string("unicode normalization failed: ") + utf8proc_errmsg(n));
@@ -38,11 +43,12 @@ class UnicodeForm final : public Normalizer {
 
 class Lowercase final : public Normalizer {
  public:
-  std::string normalize(std::string_view text) const override {
+  std::string normalize(std::string_view text, const TextBudget& budget) const override {
     std::string out;
     out.reserve(text.size());
     std::size_t i = 0;
     while (i < text.size()) {
+      budget.check(out.size(), "normalizer Lowercase");  // a code point may grow a byte or two
       const auto cp = utf8::next_code_point(text, i);
       utf8::append_code_point(
           out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))));
@@ -54,8 +60,9 @@ class Lowercase final : public Normalizer {
 class Prepend final : public Normalizer {
  public:
   explicit Prepend(std::string prefix) : prefix_(std::move(prefix)) {}
-  std::string normalize(std::string_view text) const override {
+  std::string normalize(std::string_view text, const TextBudget& budget) const override {
     if (text.empty()) return {};  // HF leaves empty pieces empty
+    budget.check(prefix_.size() + text.size(), "normalizer Prepend");
     std::string out = prefix_;
     out.append(text);
     return out;
@@ -69,7 +76,7 @@ class Replace final : public Normalizer {
  public:
   Replace(std::string pattern, std::string content)
       : pattern_(std::move(pattern)), content_(std::move(content)) {}
-  std::string normalize(std::string_view text) const override {
+  std::string normalize(std::string_view text, const TextBudget& budget) const override {
     std::string out;
     out.reserve(text.size());
     std::size_t pos = 0;
@@ -77,9 +84,12 @@ class Replace final : public Normalizer {
       const auto hit = text.find(pattern_, pos);
       if (hit == std::string_view::npos) break;
       out.append(text.substr(pos, hit - pos));
+      // Checked as it grows: a Sequence of Replace steps can double the text at each step.
+      budget.check(out.size() + content_.size(), "normalizer Replace");
       out.append(content_);
       pos = hit + pattern_.size();
     }
+    budget.check(out.size() + (text.size() - pos), "normalizer Replace");
     out.append(text.substr(pos));
     return out;
   }
@@ -92,7 +102,7 @@ class Replace final : public Normalizer {
 class Strip final : public Normalizer {
  public:
   Strip(bool left, bool right) : left_(left), right_(right) {}
-  std::string normalize(std::string_view text) const override {
+  std::string normalize(std::string_view text, const TextBudget&) const override {
     std::size_t begin = 0;
     std::size_t end = text.size();
     if (left_) {
@@ -122,9 +132,10 @@ class Strip final : public Normalizer {
 class Sequence final : public Normalizer {
  public:
   explicit Sequence(std::vector<std::unique_ptr<Normalizer>> parts) : parts_(std::move(parts)) {}
-  std::string normalize(std::string_view text) const override {
+  // Every step answers to the same budget, set by the text before the first step.
+  std::string normalize(std::string_view text, const TextBudget& budget) const override {
     std::string current(text);
-    for (const auto& p : parts_) current = p->normalize(current);
+    for (const auto& p : parts_) current = p->normalize(current, budget);
     return current;
   }
 
@@ -147,6 +158,7 @@ std::unique_ptr<Normalizer> Normalizer::from_json(const nlohmann::json& j, const
                                                   const JsonFields& fields) {
   if (j.is_null()) return nullptr;
   fields.object(j, path);
+  fields.count_component(path);
   const std::string type = fields.string(j, "type", path);
   const int stable = UTF8PROC_STABLE;
   if (type == "NFC") return std::make_unique<UnicodeForm>(stable | UTF8PROC_COMPOSE);

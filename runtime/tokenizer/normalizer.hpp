@@ -8,13 +8,15 @@
 #include <string_view>
 
 #include "runtime/tokenizer/json_fields.hpp"
+#include "runtime/tokenizer/text_budget.hpp"
 
 namespace tessera::runtime {
 
 class Normalizer {
  public:
   virtual ~Normalizer() = default;
-  virtual std::string normalize(std::string_view text) const = 0;
+  // Throws Error(tokenizer) instead of producing more than `budget` allows.
+  virtual std::string normalize(std::string_view text, const TextBudget& budget) const = 0;
 
   // nullptr for a JSON null (no normalizer).
   static std::unique_ptr<Normalizer> from_json(const nlohmann::json& j, const std::string& path,

@@ -1,6 +1,6 @@
 #include "runtime/tokenizer/post_processor.hpp"
 
-#include <limits>
+#include "runtime/tokenizer/tokenizer_limits.hpp"
 
 namespace tessera::runtime {
 namespace {
@@ -62,8 +62,9 @@ class Sequence final : public PostProcessor {
 
 std::int32_t to_id(const nlohmann::json& v, const std::string& path, const JsonFields& fields) {
   if (!v.is_number_integer() || v.get<long long>() < 0 ||
-      v.get<long long>() > std::numeric_limits<std::int32_t>::max()) {
-    fields.fail(path, "expected a non-negative 32-bit id");
+      v.get<long long>() > tokenizer_limits::kMaxTokenId) {
+    fields.fail(path, "expected a token id from 0 to " +
+                          std::to_string(tokenizer_limits::kMaxTokenId) + " (tessera's limit)");
   }
   return static_cast<std::int32_t>(v.get<long long>());
 }
@@ -89,6 +90,12 @@ std::unique_ptr<PostProcessor> parse_template(const nlohmann::json& j, const std
       const auto& seq = fields.object(piece["Sequence"], where + ".Sequence");
       const std::string which = fields.string(seq, "id", where + ".Sequence");
       if (which != "A") fields.fail(where + ".Sequence.id", "a single template may only use A");
+      // Each repeat copies the whole input, and Sequences of such templates would multiply it.
+      for (const auto& item : items) {
+        if (item.is_sequence) {
+          fields.fail(where, "a single template may use the sequence A only once");
+        }
+      }
       items.push_back({true, {}});
     } else if (piece.contains("SpecialToken")) {
       const auto& tok = fields.object(piece["SpecialToken"], where + ".SpecialToken");
@@ -117,6 +124,7 @@ std::unique_ptr<PostProcessor> PostProcessor::from_json(const nlohmann::json& j,
                                                         const JsonFields& fields) {
   if (j.is_null()) return nullptr;
   fields.object(j, path);
+  fields.count_component(path);
   const std::string type = fields.string(j, "type", path);
   if (type == "ByteLevel") return std::make_unique<OffsetsOnly>();
   if (type == "TemplateProcessing") return parse_template(j, path, fields);

@@ -71,7 +71,8 @@ class Split final : public PreTokenizer {
       : regex_(std::move(regex)), literal_(std::move(literal)), behavior_(behavior),
         invert_(invert) {}
 
-  void split(std::vector<std::string>& pieces) const override {
+  // Pieces are substrings of their input, so Split never grows the text.
+  void split(std::vector<std::string>& pieces, const TextBudget&) const override {
     std::vector<std::string> out;
     out.reserve(pieces.size() * 4);
     std::vector<Span> spans;
@@ -121,18 +122,23 @@ class ByteLevel final : public PreTokenizer {
     }
   }
 
-  void split(std::vector<std::string>& pieces) const override {
+  // Each byte maps to a character of up to two bytes, so ByteLevel steps stacked in a Sequence
+  // double the text each time; the running total is checked as pieces are mapped.
+  void split(std::vector<std::string>& pieces, const TextBudget& budget) const override {
     if (add_prefix_space_) {
       for (auto& p : pieces) {
         if (!p.empty() && p.front() != ' ') p.insert(p.begin(), ' ');
       }
     }
-    if (regex_) regex_->split(pieces);
+    if (regex_) regex_->split(pieces, budget);
     const auto& alphabet = ByteLevelAlphabet::instance();
     std::string mapped;
+    std::size_t total = 0;
     for (auto& p : pieces) {
       mapped.clear();
       alphabet.encode(p, mapped);
+      total += mapped.size();
+      budget.check(total, "pre_tokenizer ByteLevel");
       p.swap(mapped);
     }
   }
@@ -145,8 +151,8 @@ class ByteLevel final : public PreTokenizer {
 class Sequence final : public PreTokenizer {
  public:
   explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> parts) : parts_(std::move(parts)) {}
-  void split(std::vector<std::string>& pieces) const override {
-    for (const auto& p : parts_) p->split(pieces);
+  void split(std::vector<std::string>& pieces, const TextBudget& budget) const override {
+    for (const auto& p : parts_) p->split(pieces, budget);
   }
 
  private:
@@ -171,6 +177,7 @@ std::unique_ptr<PreTokenizer> PreTokenizer::from_json(const nlohmann::json& j,
                                                       const JsonFields& fields) {
   if (j.is_null()) return nullptr;
   fields.object(j, path);
+  fields.count_component(path);
   const std::string type = fields.string(j, "type", path);
   if (type == "Sequence") {
     const auto& list = fields.array(j, "pretokenizers", path);

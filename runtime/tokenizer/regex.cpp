@@ -3,14 +3,22 @@
 
 #include <pcre2.h>
 
+#include <new>
+#include <string>
+
 #include "runtime/core/error.hpp"
+#include "runtime/tokenizer/tokenizer_limits.hpp"
 
 namespace tessera::runtime {
 
 struct Regex::Impl {
   pcre2_code* code = nullptr;
+  // The match limits; read-only once set, so every thread can match with it.
+  pcre2_match_context* limits = nullptr;
+  std::string where;
   ~Impl() {
     if (code) pcre2_code_free(code);
+    if (limits) pcre2_match_context_free(limits);
   }
 };
 
@@ -73,6 +81,14 @@ Regex::Regex(const std::string& pattern, const std::string& where) : impl_(new I
   }
   // JIT is an optimization only; the interpreter gives the same matches when it is missing.
   pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE);
+  // A pattern from tokenizer.json may backtrack catastrophically ((a+)+$ and the like): bound
+  // each match so the encode fails instead of running for hours.
+  impl_->where = where;
+  impl_->limits = pcre2_match_context_create(nullptr);
+  if (!impl_->limits) throw std::bad_alloc();
+  pcre2_set_match_limit(impl_->limits, tokenizer_limits::kRegexMatchLimit);
+  pcre2_set_depth_limit(impl_->limits, tokenizer_limits::kRegexDepthLimit);
+  pcre2_set_heap_limit(impl_->limits, tokenizer_limits::kRegexHeapLimitKiB);
 }
 
 Regex::~Regex() = default;
@@ -86,13 +102,22 @@ void Regex::for_each_match(std::string_view text,
   std::size_t pos = 0;
   while (pos <= text.size()) {
     const int rc = pcre2_match(impl_->code, subject, text.size(), pos, PCRE2_NO_UTF_CHECK,
-                               match.data, nullptr);
+                               match.data, impl_->limits);
     if (rc == PCRE2_ERROR_NOMATCH) return;
     if (rc < 0) {
       PCRE2_UCHAR message[256];
       pcre2_get_error_message(rc, message, sizeof message);
-      throw Error(ErrorCategory::tokenizer, std::string("regex match failed: ") +
-                                                reinterpret_cast<const char*>(message));
+      const bool limit = rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+                         rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT;
+      throw Error(ErrorCategory::tokenizer,
+                  impl_->where + ": regex match failed at byte " + std::to_string(pos) + ": " +
+                      reinterpret_cast<const char*>(message) +
+                      (limit ? " (tessera's limits: " +
+                                   std::to_string(tokenizer_limits::kRegexMatchLimit) +
+                                   " match steps, " +
+                                   std::to_string(tokenizer_limits::kRegexHeapLimitKiB) +
+                                   " KiB of backtracking memory)"
+                             : std::string()));
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match.data);
     const std::size_t begin = ov[0];

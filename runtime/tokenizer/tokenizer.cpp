@@ -2,17 +2,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "runtime/core/error.hpp"
+#include "runtime/core/json_parse.hpp"
 #include "runtime/tokenizer/added_tokens.hpp"
 #include "runtime/tokenizer/bpe_model.hpp"
 #include "runtime/tokenizer/json_fields.hpp"
 #include "runtime/tokenizer/normalizer.hpp"
 #include "runtime/tokenizer/post_processor.hpp"
 #include "runtime/tokenizer/pre_tokenizer.hpp"
+#include "runtime/tokenizer/text_budget.hpp"
 #include "runtime/tokenizer/tokenizer_config.hpp"
+#include "runtime/tokenizer/tokenizer_file.hpp"
+#include "runtime/tokenizer/tokenizer_limits.hpp"
 #include "runtime/tokenizer/utf8.hpp"
 
 namespace tessera::runtime {
@@ -27,9 +28,21 @@ struct Tokenizer::Impl {
   TokenizerConfig config;
   std::int64_t vocab_size = 0;
 
+  // The growth bound of one encode, shared by all its stretches of plain text: the bytes
+  // normalizing and pre-tokenizing make are counted across stretches, so splitting the input at
+  // added tokens does not multiply the allowance.
+  struct Budget {
+    TextBudget total;
+    std::size_t normalized = 0;
+    std::size_t pre_tokenized = 0;
+  };
+
   // Normalizes, pre-tokenizes and tokenizes one stretch of text without added tokens in it.
-  void encode_plain(std::string_view text, std::vector<std::int32_t>& ids) const {
-    std::string normalized = normalizer ? normalizer->normalize(text) : std::string(text);
+  void encode_plain(std::string_view text, Budget& budget, std::vector<std::int32_t>& ids) const {
+    std::string normalized =
+        normalizer ? normalizer->normalize(text, budget.total.after(budget.normalized))
+                   : std::string(text);
+    budget.normalized += normalized.size();
     std::vector<TextSegment> segments;
     if (added.has_normalized()) {
       added.split_normalized(normalized, segments);
@@ -44,8 +57,11 @@ struct Tokenizer::Impl {
       }
       words.clear();
       words.emplace_back(seg.text);
-      if (pre_tokenizer) pre_tokenizer->split(words);
-      for (const auto& w : words) model->tokenize(w, ids);
+      if (pre_tokenizer) pre_tokenizer->split(words, budget.total.after(budget.pre_tokenized));
+      for (const auto& w : words) {
+        budget.pre_tokenized += w.size();
+        model->tokenize(w, ids);
+      }
     }
   }
 };
@@ -63,15 +79,8 @@ const nlohmann::json& section(const nlohmann::json& root, const char* key) {
 std::shared_ptr<Tokenizer::Impl> Tokenizer::parse(std::string_view json_text,
                                                   const std::string& name) {
   const JsonFields fields(name);
-  nlohmann::json root;
-  try {
-    root = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorCategory::tokenizer, name + ": invalid JSON at byte " +
-                                              std::to_string(e.byte) + ": " + e.what());
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCategory::tokenizer, name + ": invalid JSON: " + e.what());
-  }
+  // Bounded nesting also bounds the recursion of the component builders over Sequences.
+  const nlohmann::json root = parse_json(json_text, name, ErrorCategory::tokenizer);
   fields.object(root, "(root)");
 
   auto impl = std::make_shared<Impl>();
@@ -105,12 +114,9 @@ Tokenizer Tokenizer::from_json_text(std::string_view json_text, const std::strin
 
 Tokenizer Tokenizer::load(const std::filesystem::path& model_dir) {
   const auto file = model_dir / "tokenizer.json";
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(ErrorCategory::io, file.string() + ": cannot open");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (!in.good() && !in.eof()) throw Error(ErrorCategory::io, file.string() + ": read failed");
-  auto impl = parse(buffer.str(), file.string());
+  const std::string text =
+      read_tokenizer_file(file, tokenizer_limits::kMaxTokenizerFileBytes, ErrorCategory::tokenizer);
+  auto impl = parse(text, file.string());
   impl->config = TokenizerConfig::load(model_dir / "tokenizer_config.json");
   return Tokenizer(std::move(impl));
 }
@@ -124,11 +130,12 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool add_spec
   ids.reserve(text.size() / 3 + 4);
   std::vector<TextSegment> segments;
   impl_->added.split_raw(text, segments);
+  Impl::Budget budget{TextBudget(text.size())};
   for (const auto& seg : segments) {
     if (seg.id >= 0) {
       ids.push_back(seg.id);
     } else {
-      impl_->encode_plain(seg.text, ids);
+      impl_->encode_plain(seg.text, budget, ids);
     }
   }
   if (add_special_tokens && impl_->post_processor) {

@@ -2,10 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "runtime/core/error.hpp"
+#include "runtime/core/json_parse.hpp"
+#include "runtime/tokenizer/tokenizer_file.hpp"
+#include "runtime/tokenizer/tokenizer_limits.hpp"
 
 namespace tessera::runtime {
 namespace {
@@ -53,16 +53,9 @@ TokenizerConfig TokenizerConfig::load(const std::filesystem::path& file) {
   TokenizerConfig config;
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return config;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(ErrorCategory::io, file.string() + ": cannot open");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(buffer.str());
-  } catch (const nlohmann::json::exception& e) {
-    fail(file, std::string("invalid JSON: ") + e.what());
-  }
+  const std::string text =
+      read_tokenizer_file(file, tokenizer_limits::kMaxTokenizerConfigBytes, ErrorCategory::config);
+  const nlohmann::json j = parse_json(text, file.string(), ErrorCategory::config);
   if (!j.is_object()) fail(file, "expected a JSON object");
   config.bos_token = token_string(j, "bos_token", file);
   config.eos_token = token_string(j, "eos_token", file);

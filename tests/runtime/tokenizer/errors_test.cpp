@@ -75,7 +75,7 @@ TEST(TokenizerErrors, UnknownIdNamesTheId) {
 TEST(TokenizerErrors, TruncatedFile) {
   const std::string text = tiny_tokenizer().dump();
   expect_error([&] { Tokenizer::from_json_text(text.substr(0, text.size() / 2), "cut.json"); },
-               ErrorCategory::tokenizer, {"cut.json", "invalid JSON"});
+               ErrorCategory::tokenizer, {"cut.json", "not valid JSON"});
   expect_error([&] { Tokenizer::from_json_text("", "empty.json"); }, ErrorCategory::tokenizer,
                {"empty.json"});
   expect_error([&] { Tokenizer::from_json_text("[1,2]", "array.json"); },
