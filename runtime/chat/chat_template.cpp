@@ -107,8 +107,11 @@ ChatTemplate ChatTemplate::from_model_dir(const std::filesystem::path& model_dir
   } else if (it != config.end() && it->is_array()) {
     bool found = false;
     for (const auto& entry : *it) {
-      if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
-          entry["template"].is_string()) {
+      // Checked before reading: nlohmann's value("name", "") throws its own type_error on a
+      // name that is not a string, which is not the Error every bad file must give.
+      const auto name = entry.is_object() ? entry.find("name") : entry.end();
+      const bool is_default = name != entry.end() && name->is_string() && *name == "default";
+      if (is_default && entry.contains("template") && entry["template"].is_string()) {
         source = entry["template"].get<std::string>();
         found = true;
       }

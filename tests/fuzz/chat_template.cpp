@@ -38,6 +38,17 @@ const Json& default_conversation() {
   return conversation;
 }
 
+// The server's limits, with the step and memory budgets cut to a tenth and a quarter: a render
+// at its budget then takes a fraction of the per-input timeout even under ASan on a loaded
+// machine, so a timeout or out-of-memory finding means work that escaped the budget, not a
+// budget that is merely large.
+tessera::runtime::RenderLimits fuzz_limits() {
+  tessera::runtime::RenderLimits limits;
+  limits.max_steps = 1'000'000;
+  limits.max_value_bytes = 64u << 20;
+  return limits;
+}
+
 void render(const std::string& source, const Json& document) {
   Json messages = document, extra = Json::object();
   bool add_generation_prompt = true;
@@ -48,7 +59,7 @@ void render(const std::string& source, const Json& document) {
       add_generation_prompt = it->get<bool>();
     }
   }
-  const tessera::runtime::ChatTemplate chat_template(source, "<s>", "</s>");
+  const tessera::runtime::ChatTemplate chat_template(source, "<s>", "</s>", fuzz_limits());
   (void)chat_template.render(messages, add_generation_prompt, extra);
 }
 

@@ -96,6 +96,10 @@ TEST(ChatTemplateLoading, TemplateListAndTokenObjects) {
   TempDir no_default;
   no_default.write("tokenizer_config.json", R"({"chat_template": [{"name": "tool_use", "template": "t"}]})");
   EXPECT_THROW(ChatTemplate::from_model_dir(no_default.path()), tessera::Error);
+  // A name of the wrong type is a file error like any other, not nlohmann's type_error.
+  TempDir numeric_name;
+  numeric_name.write("tokenizer_config.json", R"({"chat_template": [{"name": 5, "template": "t"}]})");
+  EXPECT_THROW(ChatTemplate::from_model_dir(numeric_name.path()), tessera::Error);
 
   // Newer checkpoints keep the template in chat_template.jinja beside the config.
   TempDir separate;
