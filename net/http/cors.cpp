@@ -132,6 +132,9 @@ HttpHeaders CorsPolicy::response_headers(const HttpRequest& request) const {
   if (origin == request.end()) return headers;
   if (auto allowed = allow_origin(view(origin->value()))) {
     headers.emplace_back("Access-Control-Allow-Origin", std::move(*allowed));
+    // Without this a page's script sees only the safelisted response headers, not when to
+    // retry after a 429 or 503, nor how to authenticate after a 401.
+    headers.emplace_back("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate");
   }
   return headers;
 }

@@ -27,8 +27,10 @@ TEST(Cors, RecognisesAllowedOriginsOnly) {
   HttpRequest request{boost::beast::http::verb::get, "/", 11};
   request.set(boost::beast::http::field::origin, "https://APP.example");
   const auto headers = policy.response_headers(request);
-  ASSERT_EQ(headers.size(), 2u);
+  ASSERT_EQ(headers.size(), 3u);
   EXPECT_EQ(headers[1].second, "https://APP.example");  // as the browser sent it
+  EXPECT_EQ(headers[2].first, "Access-Control-Expose-Headers");
+  EXPECT_EQ(headers[2].second, "Retry-After, WWW-Authenticate");
 
   request.set(boost::beast::http::field::origin, "https://app.example.evil");
   EXPECT_EQ(policy.response_headers(request).size(), 1u);  // Vary only

@@ -282,6 +282,7 @@ describe('CORS', () => {
     const refused = await getJson(server, '/v1/models', { headers: { origin: ORIGIN } });
     assert.equal(refused.status, 401);
     assert.equal(refused.headers['access-control-allow-origin'], ORIGIN);
+    assert.match(refused.headers['access-control-expose-headers'] ?? '', /WWW-Authenticate/);
     const stream = await streamRequest(server, CHAT, chatBody({ stream: true }), { headers: { origin: ORIGIN, ...auth } });
     assert.equal(stream.status, 200);
     assert.ok(stream.done);
