@@ -66,7 +66,8 @@ bool read_request(Connection& connection, beast::flat_buffer& buffer, tessera::n
   }
   if (ec) {
     (void)tessera::net::serialize_response(
-        400, "application/json", tessera::net::error_json(400, "malformed HTTP request: " + ec.message()), 0);
+        400, "application/json", tessera::net::error_json(400, "malformed HTTP request: " + ec.message()),
+        tessera::net::ResponseFraming{});
     return false;
   }
   out = parser.release();
@@ -81,7 +82,10 @@ void answer(const tessera::net::HttpRequest& request) {
   std::string message = "no route for " + path + " (" + std::string(request.method_string()) + ")";
   if (authorization != request.end()) message += std::string(authorization->value());
   const std::string body = tessera::net::error_json(404, message, path, "", "not_found");
-  (void)tessera::net::serialize_response(404, "application/json", body, request.keep_alive() ? 5 : 0,
+  const tessera::net::ResponseFraming framing{request.version() == 10 ? 10u : 11u,
+                                              request.keep_alive() ? 5 : 0,
+                                              request.method() == http::verb::head};
+  (void)tessera::net::serialize_response(404, "application/json", body, framing,
                                          {{"Allow", std::string(request.method_string())}});
   (void)tessera::net::frame_chunk(request.body());
 }
