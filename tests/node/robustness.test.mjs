@@ -287,13 +287,14 @@ describe('robustness', () => {
     const body = JSON.stringify(chatBody({ max_tokens: 4 }));
     const whole = Buffer.from(requestHead(CHAT, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }) + body);
     let trickleDone = 0;
-    // About 15 ms a byte: several seconds for the whole request, well within the server's read
-    // timeout, and far longer than the ordinary streams below need.
+    // About 25 ms a byte: several seconds for the whole request, well within the server's read
+    // timeout, and far longer than the ordinary streams below need even on a loaded machine (at
+    // 15 ms they once took 4.7 s of the trickle's 5 while fuzzers ran beside the tests).
     const trickle = rawExchange(server, async (socket) => {
       for (let i = 0; i < whole.length && !socket.destroyed; i += 1) {
         socket.write(whole.subarray(i, i + 1));
         if (i === whole.length - 1) trickleDone = Date.now();  // the server may answer at once
-        else await sleep(15);
+        else await sleep(25);
       }
     }, { timeoutMs: 60000 });
     await sleep(200);
