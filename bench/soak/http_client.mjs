@@ -4,7 +4,7 @@
 // harness's request() leaves it open, which would keep the soak alive against a wedged server).
 import http from 'node:http';
 
-import { SseParser } from '../../tests/node/harness.mjs';
+import { requestPayload, SseParser } from '../../tests/node/harness.mjs';
 import { ERROR_TIMEOUT_MS, stop, target, VALID_TIMEOUT_MS } from './run_state.mjs';
 
 export function parseJson(text) {
@@ -17,13 +17,7 @@ export function parseJson(text) {
 
 // Resolves { status, headers, text, json, ms } or, when no response arrived, { error, ms }.
 export function httpCall(ctx, method, path, { body, headers = {}, timeoutMs = ERROR_TIMEOUT_MS, agent = ctx.agent } = {}) {
-  const payload = body === undefined ? undefined
-    : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  const allHeaders = { ...headers };
-  if (payload !== undefined) {
-    allHeaders['content-type'] ??= 'application/json';
-    allHeaders['content-length'] = Buffer.byteLength(payload);
-  }
+  const { payload, allHeaders } = requestPayload(body, headers);
   const start = performance.now();
   return new Promise((resolve) => {
     let settled = false;

@@ -135,9 +135,9 @@ export async function startServer({ args = [], env = {}, readyTimeoutMs = 120000
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-// One request on its own connection (no keep-alive pool, so tests do not share sockets).
-// Resolves { status, headers, text, json } where json is null when the body is not JSON.
-export function request(server, method, urlPath, { body, headers = {}, timeoutMs = 60000 } = {}) {
+// A request's body as bytes (a string or Buffer as given, anything else as JSON) and its headers
+// with Content-Type (JSON unless given) and Content-Length set when there is a body.
+export function requestPayload(body, headers = {}) {
   const payload = body === undefined ? undefined
     : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   const allHeaders = { ...headers };
@@ -145,6 +145,13 @@ export function request(server, method, urlPath, { body, headers = {}, timeoutMs
     allHeaders['content-type'] ??= 'application/json';
     allHeaders['content-length'] = Buffer.byteLength(payload);
   }
+  return { payload, allHeaders };
+}
+
+// One request on its own connection (no keep-alive pool, so tests do not share sockets).
+// Resolves { status, headers, text, json } where json is null when the body is not JSON.
+export function request(server, method, urlPath, { body, headers = {}, timeoutMs = 60000 } = {}) {
+  const { payload, allHeaders } = requestPayload(body, headers);
   const done = new Promise((resolve, reject) => {
     const req = http.request(`${server.url}${urlPath}`, { method, headers: allHeaders, agent: false }, (res) => {
       const chunks = [];
