@@ -39,14 +39,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Wait (at most 2 minutes) for the ready line; the listening line before it carries the port.
-for _ in $(seq 1 1200); do
-  grep -q 'tessera: ready' "$log" && break
-  kill -0 "$pid" 2>/dev/null || { echo "run_server_load: the server exited:" >&2; cat "$log" >&2; exit 1; }
-  sleep 0.1
-done
-grep -q 'tessera: ready' "$log" || { echo "run_server_load: no ready line in 120 s:" >&2; cat "$log" >&2; exit 1; }
-url=$(grep -o 'listening on http://[^ ]*' "$log" | head -n 1 | sed 's/^listening on //')
+# shellcheck source=bench/serve_ready.sh
+source "$here/serve_ready.sh"
+wait_for_serve_ready run_server_load "$log" "$pid"
 
 node "$here/server_load.mjs" --url "$url" --pid "$pid" --clients "$clients" --max-tokens "$max_tokens" \
   --runs "$runs" --timeout-s "$timeout_s"

@@ -16,6 +16,8 @@
 # Builds nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/serve_ready.sh
+source "$here/serve_ready.sh"
 root=$(cd "$here/.." && pwd)
 
 binary=${TESSERA_BINARY:-}
@@ -44,14 +46,7 @@ start_server() {
   "$binary" serve --model "$model" --host 127.0.0.1 --port 0 --max-body-bytes "$max_body" \
     --allowed-origins "$origin" ${SERVE_FLAGS:-} 2>"$log" &
   pid=$!
-  # The ready line (at most 2 minutes); the listening line before it carries the port.
-  for _ in $(seq 1 1200); do
-    grep -q 'tessera: ready' "$log" && break
-    kill -0 "$pid" 2>/dev/null || { echo "run_soak: the server exited while starting:" >&2; cat "$log" >&2; exit 1; }
-    sleep 0.1
-  done
-  grep -q 'tessera: ready' "$log" || { echo "run_soak: no ready line in 120 s:" >&2; cat "$log" >&2; exit 1; }
-  url=$(grep -o 'listening on http://[^ ]*' "$log" | head -n 1 | sed 's/^listening on //')
+  wait_for_serve_ready run_soak "$log" "$pid"
 }
 
 # Alive, and not a zombie: a server that died stays one until it is waited for.
