@@ -3,7 +3,6 @@
 #include <caf/all.hpp>
 #include <cstdio>
 #include <string>
-#include <thread>
 
 #include "actors/node_link.hpp"
 #include "actors/shard_actor.hpp"
@@ -14,6 +13,7 @@
 #include "net/cluster/node_store.hpp"
 #include "net/cluster/remote_store.hpp"
 #include "net/cluster/rendezvous_actor.hpp"
+#include "net/cluster/teardown_deadline.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/parallel/parallel_layout.hpp"
 
@@ -95,9 +95,9 @@ JoinAccepted join(caf::scoped_actor& self, const caf::actor& head, const JoinReq
   return accepted;
 }
 
-}  // namespace
-
-void run_worker(const actors::EngineConfig& engine, const ClusterConfig& cluster) {
+// Joins the head and serves until the head goes away; throws when the worker cannot join.
+void serve_as_worker(caf::actor_system& system, const actors::EngineConfig& engine,
+                     const ClusterConfig& cluster) {
   JoinRequest request;
   request.secret = cluster.secret;
   request.worker_id = cluster.worker_id;
@@ -105,10 +105,6 @@ void run_worker(const actors::EngineConfig& engine, const ClusterConfig& cluster
   request.local_ranks = engine.tensor_parallel;
   request.global_world_size = cluster.global_world_size;
 
-  caf::actor_system_config cfg;
-  configure_cluster_system(cfg, cluster);
-  if (engine.actor_threads > 0) cfg.set("scheduler.max-threads", engine.actor_threads);
-  caf::actor_system system{cfg};
   std::vector<caf::actor> actors;
   StopActors stop{actors};
 
@@ -151,15 +147,34 @@ void run_worker(const actors::EngineConfig& engine, const ClusterConfig& cluster
                  "(start it again to rejoin)\n",
                  system.render(down.reason).c_str(), cluster.worker_id);
   });
-  // A shard inside a collective with a frozen peer would hold the actor system's teardown until
-  // its Gloo timeout: a worker without a head has nothing to save, so it waits only a moment.
-  std::thread([worker_id = cluster.worker_id] {
-    std::this_thread::sleep_for(std::chrono::seconds(5));
-    std::fprintf(stderr, "tessera: worker %d: a rank is still busy in a collective; exiting\n",
-                 worker_id);
-    std::fflush(stderr);
-    std::_Exit(1);
-  }).detach();
+}
+
+}  // namespace
+
+void run_worker(const actors::EngineConfig& engine, const ClusterConfig& cluster) {
+  caf::actor_system_config cfg;
+  configure_cluster_system(cfg, cluster);
+  if (engine.actor_threads > 0) cfg.set("scheduler.max-threads", engine.actor_threads);
+  caf::actor_system system{cfg};
+  // A worker that stops has nothing to save, so its teardown gets only a moment: a shard inside a
+  // collective with a frozen peer would hold it until the Gloo timeout, and a connection to a head
+  // that never finished its handshake can hold CAF's middleman indefinitely.
+  constexpr std::chrono::seconds grace{5};
+  try {
+    serve_as_worker(system, engine, cluster);
+  } catch (const Error& error) {
+    // Printed here only if the teardown hangs; otherwise main prints it once the system is gone.
+    exit_if_teardown_outlasts(grace, 1,
+                              "tessera: " + std::string(to_string(error.category())) +
+                                  " error: " + error.what());
+    throw;
+  } catch (...) {
+    exit_if_teardown_outlasts(grace, 1, "tessera: worker " +
+                                            std::to_string(cluster.worker_id) + " failed");
+    throw;
+  }
+  exit_if_teardown_outlasts(grace, 1, "tessera: worker " + std::to_string(cluster.worker_id) +
+                                          ": a rank is still busy in a collective");
 }
 
 }  // namespace tessera::net
