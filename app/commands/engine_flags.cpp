@@ -1,7 +1,6 @@
 #include "app/commands/engine_flags.hpp"
 
 #include <cstdio>
-#include <sstream>
 
 #include "actors/cluster_head.hpp"
 #include "app/commands/cluster_flags.hpp"
@@ -33,42 +32,35 @@ std::string gpu_names(int ranks) {
 
 }  // namespace
 
-void add_engine_flags(CLI::App& command, EngineFlags& flags) {
-  command.add_option("--model", flags.model_dir, "Hugging Face model folder")->required();
-  command.add_option("--tp", flags.tensor_parallel, "Tensor-parallel ranks in this process")
-      ->capture_default_str();
-  command.add_option("--device", flags.device, "auto (a CUDA GPU per rank if enough), cpu, cuda")
-      ->capture_default_str();
-  command.add_option("--gpu-memory-utilization", flags.gpu_memory_utilization,
-                     "Share of each GPU for weights and KV cache, in (0, 1]")
-      ->capture_default_str();
+void add_engine_flags(CLI::App& command, EngineCommand which, EngineFlags& flags) {
+  const std::string group = "Engine (each sets an EngineConfig field; see the README's Flags)";
+  for (const auto& row : engine_flag_rows()) {
+    if (!row.commands.has(which)) continue;
+    auto* option = command.add_option_function<std::string>(
+        std::string(row.flag),
+        [&given = flags.given, flag = std::string(row.flag)](const std::string& text) {
+          given[flag] = text;
+        },
+        help_text(row));
+    option->type_name(std::string(row.value_name))->required(row.required)->group(group);
+  }
   add_cluster_flags(command, flags.cluster);
 }
 
-actors::EngineConfig make_engine_config(const EngineFlags& flags) {
-  if (flags.tensor_parallel < 1) {
-    throw Error(ErrorCategory::invalid_argument,
-                "--tp must be at least 1 (got " + std::to_string(flags.tensor_parallel) + ")");
-  }
-  const auto device = actors::parse_device_kind(flags.device);
-  if (!device) {
-    throw Error(ErrorCategory::invalid_argument,
-                "--device must be auto, cpu or cuda (got '" + flags.device + "')");
-  }
-  if (!(flags.gpu_memory_utilization > 0.0 && flags.gpu_memory_utilization <= 1.0)) {
-    std::ostringstream got;
-    got << flags.gpu_memory_utilization;
-    throw Error(ErrorCategory::invalid_argument,
-                "--gpu-memory-utilization must be above 0 and at most 1 (got " + got.str() + ")");
-  }
+actors::EngineConfig parse_engine_flags(const EngineFlags& flags) {
   actors::EngineConfig config;
-  config.model_dir = flags.model_dir;
-  config.tensor_parallel = flags.tensor_parallel;
-  config.device = *device;
-  config.gpu_memory_utilization = flags.gpu_memory_utilization;
+  for (const auto& row : engine_flag_rows()) {
+    if (const auto given = flags.given.find(row.flag); given != flags.given.end()) {
+      row.set(row.flag, given->second, config);
+    }
+  }
+  return config;
+}
+
+actors::EngineConfig make_engine_config(const EngineFlags& flags) {
+  auto config = parse_engine_flags(flags);
   actors::resolve_device(config, {"--device", "--tp"});  // refuses cuda that cannot be had
-  // A head serves its workers from this Engine; a worker never gets here (run_if_worker).
-  const auto cluster = resolve_cluster_flags(flags.cluster, flags.tensor_parallel);
+  const auto cluster = resolve_cluster_flags(flags.cluster, config.tensor_parallel);
   config.device = net::cluster_device(cluster, config.device, "--device");
   if (cluster.role == net::ClusterRole::head) {
     config.cluster = net::make_head_node(
@@ -77,8 +69,7 @@ actors::EngineConfig make_engine_config(const EngineFlags& flags) {
   return config;
 }
 
-std::string layout_text(const EngineFlags& flags) {
-  const auto config = make_engine_config(flags);
+std::string layout_text(const actors::EngineConfig& config) {
   if (config.cluster) {
     return std::to_string(config.tensor_parallel) + " CPU rank(s) heading a cluster of " +
            std::to_string(config.cluster->world_size()) + " ranks (Gloo all-reduce)";

@@ -53,13 +53,13 @@ void write_logits(const std::string& path, const std::vector<float>& logits) {
 
 // --logits-out needs the prompt's last logits, which the serving path does not return: run the
 // same model directly, single rank, greedy.
-std::vector<float> prompt_logits(const GenerateOptions& options,
+std::vector<float> prompt_logits(const GenerateOptions& options, const actors::EngineConfig& engine,
                                  const std::vector<std::int32_t>& prompt) {
-  if (options.engine.tensor_parallel != 1 || !options.sampling.greedy()) {
+  if (engine.tensor_parallel != 1 || !options.sampling.greedy()) {
     throw Error(ErrorCategory::invalid_argument,
                 "--logits-out works with --tp 1 and --temperature 0");
   }
-  const auto& model_dir = options.engine.model_dir;
+  const auto& model_dir = engine.model_dir;
   const auto config = runtime::ModelConfig::load(model_dir);
   runtime::CpuBackend backend;
   runtime::SingleRankCommunicator communicator;
@@ -76,13 +76,15 @@ void run_generate(const GenerateOptions& options) {
     throw Error(ErrorCategory::invalid_argument, "--max-tokens must be at least 1");
   }
   const auto config = make_engine_config(options.engine);
-  std::fprintf(stderr, "tessera: loading %s on %s\n", options.engine.model_dir.c_str(),
-               layout_text(options.engine).c_str());
+  const std::string layout = layout_text(config);
+  std::fprintf(stderr, "tessera: loading %s on %s\n", config.model_dir.c_str(), layout.c_str());
   const auto engine = actors::Engine::start(config);
   std::fprintf(stderr, "tessera: %s\n", kv_cache_text(*engine).c_str());
   const std::vector<std::int32_t> prompt =
-      resolve_prompt(options.prompt, options.engine.model_dir, engine->model_config().vocab_size);
-  if (!options.logits_out.empty()) write_logits(options.logits_out, prompt_logits(options, prompt));
+      resolve_prompt(options.prompt, config.model_dir, engine->model_config().vocab_size);
+  if (!options.logits_out.empty()) {
+    write_logits(options.logits_out, prompt_logits(options, config, prompt));
+  }
 
   actors::GenerateRequest request;
   request.prompt = prompt;
@@ -127,7 +129,7 @@ void run_generate(const GenerateOptions& options) {
         {"prompt_tokens", final.prompt_tokens},
         {"completion_tokens", final.completion_tokens},
         {"backend", std::string(actors::to_string(engine->device()))},
-        {"tensor_parallel", options.engine.tensor_parallel},
+        {"tensor_parallel", config.tensor_parallel},
         {"time_to_first_token_seconds", first_token_seconds},
         {"decode_tokens_per_second", decode_rate},
     };
@@ -139,7 +141,7 @@ void run_generate(const GenerateOptions& options) {
     std::fprintf(stderr,
                  "[%zu tokens, finish: %s | first token %.3f s, decode %.1f tokens/s | %s]\n",
                  generated.size(), final.finish_reason.c_str(), first_token_seconds, decode_rate,
-                 layout_text(options.engine).c_str());
+                 layout.c_str());
   }
 }
 
@@ -158,7 +160,7 @@ void validate_sampling_flags(const runtime::SamplingParams& sampling) {
 void add_generate_command(CLI::App& root) {
   auto options = std::make_shared<GenerateOptions>();
   CLI::App* cmd = root.add_subcommand("generate", "Continue a prompt with a model");
-  add_engine_flags(*cmd, options->engine);
+  add_engine_flags(*cmd, EngineCommand::generate, options->engine);
   cmd->add_option("--prompt", options->prompt.prompt, "Prompt text (needs tokenizer.json)");
   cmd->add_option("--prompt-ids", options->prompt.prompt_ids, "Prompt token ids, comma-separated");
   cmd->add_flag("--chat", options->prompt.chat,

@@ -36,9 +36,9 @@ struct ServeOptions {
   double shutdown_timeout_seconds = 30.0;
 };
 
-std::string model_id(const ServeOptions& options) {
+std::string model_id(const ServeOptions& options, const actors::EngineConfig& engine) {
   if (!options.served_model_name.empty()) return options.served_model_name;
-  auto dir = std::filesystem::path(options.engine.model_dir).lexically_normal();
+  auto dir = engine.model_dir.lexically_normal();
   if (dir.filename().empty()) dir = dir.parent_path();  // "models/kjv-tiny/"
   return dir.filename().string();
 }
@@ -165,16 +165,16 @@ void run_serve(ServeOptions options) {
   });
   std::fprintf(stderr, "tessera: listening on http://%s:%u\n", options.http.host.c_str(),
                static_cast<unsigned>(server.port()));
-  std::fprintf(stderr, "tessera: loading %s on %s\n", options.engine.model_dir.c_str(),
-               layout_text(options.engine).c_str());
+  std::fprintf(stderr, "tessera: loading %s on %s\n", engine_config.model_dir.c_str(),
+               layout_text(engine_config).c_str());
 
   std::unique_ptr<actors::Engine> engine;
   {
-    LoadingTicker ticker(options.engine.model_dir);
+    LoadingTicker ticker(engine_config.model_dir.string());
     engine = actors::Engine::start(engine_config);
   }
   net::OpenAiServiceOptions service_options;
-  service_options.model_id = model_id(options);
+  service_options.model_id = model_id(options, engine_config);
   service_options.api_key = options.api_key;
   service_options.max_queue = options.max_queue;
   auto api = std::make_unique<net::OpenAiService>(service_options, *engine);
@@ -197,7 +197,7 @@ void run_serve(ServeOptions options) {
 void add_serve_command(CLI::App& root) {
   auto options = std::make_shared<ServeOptions>();
   CLI::App* cmd = root.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
-  add_engine_flags(*cmd, options->engine);
+  add_engine_flags(*cmd, EngineCommand::serve, options->engine);
   cmd->add_option("--host", options->http.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", options->http.port, "Port to listen on (0: any free port)")
       ->capture_default_str();

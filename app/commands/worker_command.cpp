@@ -17,9 +17,10 @@ void add_worker_command(CLI::App& root) {
   auto options = std::make_shared<EngineFlags>();  // the cluster flags among them
   CLI::App* cmd = root.add_subcommand(
       "worker", "Join a cluster head as a worker and serve its steps (needs worker settings)");
-  add_engine_flags(*cmd, *options);
+  add_engine_flags(*cmd, EngineCommand::worker, *options);
   cmd->callback([options] {
-    const auto cluster = resolve_cluster_flags(options->cluster, options->tensor_parallel);
+    const auto cluster =
+        resolve_cluster_flags(options->cluster, parse_engine_flags(*options).tensor_parallel);
     if (cluster.role != net::ClusterRole::worker) {
       throw Error(ErrorCategory::invalid_argument,
                   std::string("tessera worker needs worker settings (--mn-worker-id and "

@@ -11,12 +11,13 @@ void run_worker_mode(const EngineFlags& engine, const net::ClusterConfig& cluste
   auto config = make_engine_config(engine);
   config.device = net::cluster_device(cluster, config.device, "--device");
   std::fprintf(stderr, "tessera: worker %d loading %s with %d rank(s) on the CPU\n",
-               cluster.worker_id, engine.model_dir.c_str(), config.tensor_parallel);
+               cluster.worker_id, config.model_dir.c_str(), config.tensor_parallel);
   net::run_worker(config, cluster);
 }
 
 bool run_if_worker(const EngineFlags& engine) {
-  const auto cluster = resolve_cluster_flags(engine.cluster, engine.tensor_parallel);
+  const auto cluster =
+      resolve_cluster_flags(engine.cluster, parse_engine_flags(engine).tensor_parallel);
   if (cluster.role != net::ClusterRole::worker) return false;
   run_worker_mode(engine, cluster);
   return true;
