@@ -112,7 +112,7 @@ constexpr std::array kRows{
         .flag = "--kv-block-size",
         .field = "block_size",
         .value_name = "N",
-        .help = "Tokens per KV-cache block; a cluster's nodes must all use the same",
+        .help = "Tokens per KV-cache block; a cluster's nodes keep the default for now",
         .commands = kEveryCommand,
         .set = [](std::string_view flag, const std::string& text, EngineConfig& c) {
           c.block_size = parse_power_of_two(flag, text, 1, 256);

@@ -62,6 +62,15 @@ actors::EngineConfig make_engine_config(const EngineFlags& flags) {
   actors::resolve_device(config, {"--device", "--tp"});  // refuses cuda that cannot be had
   const auto cluster = resolve_cluster_flags(flags.cluster, config.tensor_parallel);
   config.device = net::cluster_device(cluster, config.device, "--device");
+  // Every rank must cut the KV cache into blocks alike, and a head does not tell its workers its
+  // block size yet: a node with another one would read the wrong slots without noticing.
+  if (cluster.clustered() && config.block_size != actors::EngineConfig{}.block_size) {
+    throw Error(ErrorCategory::invalid_argument,
+                "--kv-block-size is " + std::to_string(config.block_size) + ", but a cluster's " +
+                    "nodes all use the default " +
+                    std::to_string(actors::EngineConfig{}.block_size) +
+                    " for now (a head does not pass its block size to its workers yet)");
+  }
   if (cluster.role == net::ClusterRole::head) {
     config.cluster = net::make_head_node(
         cluster, config, net::make_fingerprint(config.model_dir, std::string(actors::to_string(config.device))));

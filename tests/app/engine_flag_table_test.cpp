@@ -187,5 +187,21 @@ TEST(EngineFlagTable, UnitsAreReadAsWritten) {
   EXPECT_THROW(make_engine_config(flags_with("--tp", "2x")), Error);
 }
 
+TEST(EngineFlagTable, ClusterNodesKeepTheDefaultBlockSize) {
+  // A worker's settings: make_engine_config resolves them without reaching the head.
+  auto flags = flags_with("--kv-block-size", "16");
+  flags.cluster.worker_id = "0";
+  flags.cluster.worker_server_addr = "127.0.0.1:9";
+  flags.cluster.cluster_secret = "secret";
+  EXPECT_EQ(make_engine_config(flags).block_size, 16);
+  flags.given["--kv-block-size"] = "32";
+  try {
+    make_engine_config(flags);
+    ADD_FAILURE() << "a worker took --kv-block-size 32";
+  } catch (const Error& error) {
+    EXPECT_EQ(std::string(error.what()).rfind("--kv-block-size is 32", 0), 0u) << error.what();
+  }
+}
+
 }  // namespace
 }  // namespace tessera::app
