@@ -5,14 +5,16 @@
 // field, scales a unit wrongly or accepts a bad value fails.
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "app/commands/engine_flags.hpp"
