@@ -1,5 +1,6 @@
-// The flags every Engine command shares, through `tessera generate`: --device and
-// --gpu-memory-utilization are checked and named when wrong, --device cuda that this machine
+// The flags every Engine command shares, through `tessera generate`: --device,
+// --gpu-memory-utilization and the table's newer flags are checked and named when wrong, the KV
+// cache flags reach the Engine that runs, --device cuda that this machine
 // cannot give is a clear error (exit 1, never a crash), and the start-up lines and the JSON's
 // "backend" tell the layout that really ran.
 #include <gtest/gtest.h>
@@ -79,6 +80,19 @@ TEST(EngineFlagsCli, JsonAndStartUpLinesTellTheRealLayout) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out).at("backend"), cuda ? "cuda" : "cpu");
   EXPECT_NE(r.err.find(cuda ? "on 1 CUDA GPU" : "on 1 CPU rank"), std::string::npos) << r.err;
+}
+
+TEST(EngineFlagsCli, KvCacheFlagsReachTheEngine) {
+  // The pool the Engine really allocated, as its start-up line reports it.
+  const auto r = run_tessera(generate("--device cpu --kv-blocks 7 --kv-block-size 32 --json"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("KV cache: 7 blocks of 32 tokens ("), std::string::npos) << r.err;
+}
+
+TEST(EngineFlagsCli, NewFlagsAreCheckedByName) {
+  expect_refused("--kv-block-size 3", {"--kv-block-size", "power of two", "'3'"});
+  expect_refused("--collective-timeout 0", {"--collective-timeout", "seconds"});
+  expect_refused("--kv-memory 12MB", {"--kv-memory", "'12MB'"});
 }
 
 }  // namespace
