@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <ostream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -21,6 +22,11 @@
 #include "runtime/core/error.hpp"
 
 namespace tessera::app {
+
+// For gtest's messages: a row by its flag, not its bytes. Beside EngineFlagRow's namespace, where
+// gtest finds it.
+void PrintTo(const EngineFlagRow& row, std::ostream* out) { *out << row.flag; }
+
 namespace {
 
 using actors::EngineConfig;
