@@ -66,14 +66,16 @@ TEST_P(GraphReplay, EveryRoundEqualsTheEagerResult) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryOp, GraphReplay, ::testing::Range<std::size_t>(0, op_specs().size()),
-                         [](const ::testing::TestParamInfo<std::size_t>& info) {
-                           std::string name = op_specs()[info.param].name;
-                           for (char& ch : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           }
-                           return name;
-                         });
+std::string spec_name(const ::testing::TestParamInfo<std::size_t>& param) {
+  std::string name = op_specs()[param.param].name;
+  for (char& ch : name) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryOp, GraphReplay,
+                         ::testing::Range<std::size_t>(0, op_specs().size()), spec_name);
 
 #else
 
