@@ -228,7 +228,9 @@ void CudaBackend::rope(Tensor& qkv, const AttentionShape& shape, const Tensor& i
 void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
                             std::int64_t block_size, const ForwardBatch& batch,
                             std::int64_t window, Tensor& out) {
-  state_->run(CudaOp::attention, {&qkv, &kv.k, &kv.v, &out}, window, [&](State& s) {
+  // The window in the low bits, the softmax scale in the high ones.
+  state_->run(CudaOp::attention, {&qkv, &kv.k, &kv.v, &out},
+              window ^ scalar_key(shape.softmax_scale()), [&](State& s) {
     run_attention(s, qkv, shape, kv, block_size, batch, window, out, nullptr);
   });
 }
@@ -240,8 +242,8 @@ void CudaBackend::rope_attention(Tensor& qkv, const AttentionShape& shape, const
     Backend::rope_attention(qkv, shape, inv_freq, kv, block_size, batch, window, out);
     return;
   }
-  state_->run(CudaOp::rope_attention, {&qkv, &inv_freq, &kv.k, &kv.v, &out}, window,
-              [&](State& s) {
+  state_->run(CudaOp::rope_attention, {&qkv, &inv_freq, &kv.k, &kv.v, &out},
+              window ^ scalar_key(shape.softmax_scale()), [&](State& s) {
     const FusedRope rope{f32_out(qkv, "rope_attention qkv"), inv_freq};
     run_attention(s, qkv, shape, kv, block_size, batch, window, out, &rope);
   });

@@ -84,7 +84,8 @@ void CudaBackend::embedding(const Tensor& table, std::span<const std::int32_t> i
 
 void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, float weight_offset,
                            Tensor& out) {
-  state_->run(CudaOp::rms_norm, {&x, &weight, &out}, [&](State& s) {
+  state_->run(CudaOp::rms_norm, {&x, &weight, &out}, scalar_key(eps, weight_offset),
+              [&](State& s) {
     TESSERA_CUDA_REQUIRE(weight.numel() == x.cols() && out.rows() == x.rows() &&
                              out.cols() == x.cols(),
                          "rms_norm of " + shape_text(x.shape()) + " with weight " +
@@ -101,7 +102,8 @@ void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, flo
 
 void CudaBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
                                float weight_offset, Tensor& out) {
-  state_->run(CudaOp::add_rms_norm, {&residual, &x, &weight, &out}, [&](State& s) {
+  state_->run(CudaOp::add_rms_norm, {&residual, &x, &weight, &out},
+              scalar_key(eps, weight_offset), [&](State& s) {
     TESSERA_CUDA_REQUIRE(residual.shape() == x.shape() && out.shape() == x.shape() &&
                              weight.numel() == x.cols(),
                          "add_rms_norm of residual " + shape_text(residual.shape()) + ", x " +
@@ -169,7 +171,8 @@ void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bi
 
 void CudaBackend::qk_norm(Tensor& qkv, const AttentionShape& shape, const Tensor& q_weight,
                           const Tensor& k_weight, float eps, float weight_offset) {
-  state_->run(CudaOp::qk_norm, {&qkv, &q_weight, &k_weight}, [&](State& s) {
+  state_->run(CudaOp::qk_norm, {&qkv, &q_weight, &k_weight}, scalar_key(eps, weight_offset),
+              [&](State& s) {
     float* base = f32_out(qkv, "qk_norm qkv");
     TESSERA_CUDA_REQUIRE(qkv.cols() >= shape.q_width() + shape.kv_width() &&
                              q_weight.numel() == shape.head_dim &&
@@ -218,7 +221,7 @@ void CudaBackend::gelu_tanh_mul(const Tensor& gate_up, Tensor& out) {
 }
 
 void CudaBackend::scale(Tensor& x, float factor) {
-  state_->run(CudaOp::scale, {&x}, [&](State& s) {
+  state_->run(CudaOp::scale, {&x}, scalar_key(factor), [&](State& s) {
     kc::scale_f32(f32_out(x, "scale x"), factor, x.numel(), s.stream);
     check_launch("scale_f32");
   });

@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <utility>
@@ -33,6 +34,16 @@ enum class CudaOp : int {
   gelu_tanh_mul,
   scale,
 };
+
+// An operation's scalar arguments (eps and weight offset, a factor, a softmax scale) as the
+// `extra` of its signature, so a replay is checked against the values it was captured with as
+// well as the tensors: the first in the high 32 bits, the second in the low ones.
+inline std::int64_t scalar_key(float high, float low = 0.0f) {
+  std::uint32_t h = 0, l = 0;
+  std::memcpy(&h, &high, sizeof h);
+  std::memcpy(&l, &low, sizeof l);
+  return static_cast<std::int64_t>((static_cast<std::uint64_t>(h) << 32) | l);
+}
 
 struct CudaBackend::State {
   int device = 0;

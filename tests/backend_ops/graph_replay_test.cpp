@@ -11,6 +11,7 @@
 #include "tests/backend_ops/op_spec.hpp"
 #if TESSERA_HAS_CUDA
 #include "runtime/backend/cuda_backend.hpp"
+#include "runtime/core/error.hpp"
 #endif
 
 namespace tessera::backend_ops {
@@ -20,6 +21,7 @@ namespace {
 
 using runtime::Backend;
 using runtime::CudaBackend;
+using tessera::Error;
 using runtime::ForwardBatch;
 using runtime::KvCache;
 using runtime::Tensor;
@@ -64,6 +66,29 @@ TEST_P(GraphReplay, EveryRoundEqualsTheEagerResult) {
     }
     EXPECT_EQ(backend.decode_graph_count(), 1u) << "the step was not recorded";
   }
+}
+
+TEST(GraphReplay, AReplayWithAnotherScalarThanTheCaptureFails) {
+  // The replay check covers an op's scalars as well as its tensors: a graph captured scaling by
+  // 0.5 must not stand in for a scale by 2.
+  if (CudaBackend::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  CudaBackend backend;
+  KvCache cache{4, 4, {{backend.allocate_kv({16, 8}), backend.allocate_kv({16, 8})}}};
+  ForwardBatch decode;
+  decode.token_ids = {0};
+  decode.positions = {0};
+  decode.slots = {0};
+  decode.sequences = {{0, 1, {0}}};
+  Tensor x = backend.upload(std::vector<float>(8, 1.0f), {2, 4});
+  for (int round = 0; round < 2; ++round) {  // eager, then captured
+    backend.begin_step(decode, cache, true);
+    backend.scale(x, 0.5f);
+    backend.end_step(x);
+  }
+  ASSERT_EQ(backend.decode_graph_count(), 1u);
+  backend.begin_step(decode, cache, true);
+  EXPECT_THROW(backend.scale(x, 2.0f), Error);
+  backend.abort_step();
 }
 
 std::string spec_name(const ::testing::TestParamInfo<std::size_t>& param) {
