@@ -446,7 +446,9 @@ OpSpec attention_spec(bool with_rope) {
         {{c.dims[3] + c.dims[4], c.dims[0] * c.dims[2]}, reference_attention(c, qkv)}};
   };
   spec.cpu = {1e-5, 1e-4};
-  spec.cuda = {1e-2, 1e-2};  // the CUDA cache holds bf16 keys and values
+  // The CUDA cache holds bf16 keys and values, and the flash kernel rounds queries and
+  // probabilities to bf16 too: a few 1e-3 on outputs of order 1 (as in cuda_flash_attention_test).
+  spec.cuda = {2e-2, 1e-2};
   spec.graph_replayable = false;  // needs a KV cache made outside the step
   return spec;
 }
