@@ -54,22 +54,26 @@ void embedding_lookup_f32(const __nv_bfloat16* table, std::int64_t dim, const st
                           std::int64_t count, float* out, cudaStream_t stream);
 
 // RMSNorm of `tokens * groups` vectors of `dim` values: vector (t, g) starts at
-// x + t * stride + g * dim (and likewise in out). out may equal x.
+// x + t * stride + g * dim (and likewise in out). out may equal x. Each value is scaled by
+// weight_offset + weight[j], the sum in f32 (Gemma: 1 + w; other models 0).
 void rms_norm_f32(const float* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
-                  std::int64_t stride, const __nv_bfloat16* weight, float eps, float* out,
-                  std::int64_t out_stride, cudaStream_t stream);
+                  std::int64_t stride, const __nv_bfloat16* weight, float eps,
+                  float weight_offset, float* out, std::int64_t out_stride,
+                  cudaStream_t stream);
 // The same with out rounded to bf16 (nearest even): bf16 of what the f32 out would hold.
 void rms_norm_f32(const float* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
                   std::int64_t stride, const __nv_bfloat16* weight, float eps,
-                  __nv_bfloat16* out, std::int64_t out_stride, cudaStream_t stream);
+                  float weight_offset, __nv_bfloat16* out, std::int64_t out_stride,
+                  cudaStream_t stream);
 
 // residual += x; out = rms_norm(residual). Contiguous rows of dim. out in f32 or bf16 (rounded
 // to nearest even); the residual is f32 either way.
 void add_rms_norm_f32(float* residual, const float* x, std::int64_t rows, std::int64_t dim,
-                      const __nv_bfloat16* weight, float eps, float* out, cudaStream_t stream);
-void add_rms_norm_f32(float* residual, const float* x, std::int64_t rows, std::int64_t dim,
-                      const __nv_bfloat16* weight, float eps, __nv_bfloat16* out,
+                      const __nv_bfloat16* weight, float eps, float weight_offset, float* out,
                       cudaStream_t stream);
+void add_rms_norm_f32(float* residual, const float* x, std::int64_t rows, std::int64_t dim,
+                      const __nv_bfloat16* weight, float eps, float weight_offset,
+                      __nv_bfloat16* out, cudaStream_t stream);
 
 // out[r, j] = silu(gate_up[r, j]) * gate_up[r, width + j], out in f32 or bf16 (rounded to
 // nearest even).
@@ -77,6 +81,16 @@ void silu_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width, f
                   cudaStream_t stream);
 void silu_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width,
                   __nv_bfloat16* out, cudaStream_t stream);
+
+// out[r, j] = gelu_tanh(gate_up[r, j]) * gate_up[r, width + j] with PyTorch's
+// gelu(approximate="tanh"), out in f32 or bf16 (rounded to nearest even).
+void gelu_tanh_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width, float* out,
+                       cudaStream_t stream);
+void gelu_tanh_mul_f32(const float* gate_up, std::int64_t rows, std::int64_t width,
+                       __nv_bfloat16* out, cudaStream_t stream);
+
+// x[i] *= factor.
+void scale_f32(float* x, float factor, std::int64_t count, cudaStream_t stream);
 
 // acc[i] += x[i].
 void add_inplace_f32(float* acc, const float* x, std::int64_t count, cudaStream_t stream);

@@ -12,7 +12,7 @@ using namespace detail;
 // Each thread reads x[j] and writes out[j] for the same j, so out may equal x (same type).
 template <class In, class Out>
 __device__ void normalize_vector(const In* x, std::int64_t dim, const __nv_bfloat16* weight,
-                                 float eps, Out* out) {
+                                 float eps, float weight_offset, Out* out) {
   float sum_squares = 0.0f;
   for (std::int64_t j = threadIdx.x; j < dim; j += kThreads) {
     const float v = to_float(x[j]);
@@ -20,7 +20,8 @@ __device__ void normalize_vector(const In* x, std::int64_t dim, const __nv_bfloa
   }
   const float inv_rms = rsqrtf(block_sum(sum_squares) / static_cast<float>(dim) + eps);
   for (std::int64_t j = threadIdx.x; j < dim; j += kThreads) {
-    out[j] = from_float<Out>(to_float(x[j]) * inv_rms * __bfloat162float(weight[j]));
+    const float scale = weight_offset + __bfloat162float(weight[j]);
+    out[j] = from_float<Out>(to_float(x[j]) * inv_rms * scale);
   }
 }
 
@@ -28,22 +29,23 @@ __device__ void normalize_vector(const In* x, std::int64_t dim, const __nv_bfloa
 template <class In, class Out>
 __global__ void rms_norm_kernel(const In* x, std::int64_t groups, std::int64_t dim,
                                 std::int64_t stride, const __nv_bfloat16* weight, float eps,
-                                Out* out, std::int64_t out_stride) {
+                                float weight_offset, Out* out, std::int64_t out_stride) {
   const std::int64_t token = blockIdx.x / groups;
   const std::int64_t group = blockIdx.x % groups;
-  normalize_vector(x + token * stride + group * dim, dim, weight, eps,
+  normalize_vector(x + token * stride + group * dim, dim, weight, eps, weight_offset,
                    out + token * out_stride + group * dim);
 }
 
 // The residual stays f32 so it does not lose precision across layers.
 template <class In, class Out>
 __global__ void add_rms_norm_kernel(float* residual, const In* x, std::int64_t dim,
-                                    const __nv_bfloat16* weight, float eps, Out* out) {
+                                    const __nv_bfloat16* weight, float eps, float weight_offset,
+                                    Out* out) {
   const std::int64_t row = blockIdx.x;
   float* res = residual + row * dim;
   for (std::int64_t j = threadIdx.x; j < dim; j += kThreads) res[j] += to_float(x[row * dim + j]);
   __syncthreads();
-  normalize_vector(res, dim, weight, eps, out + row * dim);
+  normalize_vector(res, dim, weight, eps, weight_offset, out + row * dim);
 }
 
 // Rows of at most kPerThread * kThreads values, held in registers: every load (the row, the
@@ -57,8 +59,8 @@ template <int kPerThread, bool kAdd, class In, class Out>
 __global__ void __launch_bounds__(kThreads)
     rms_norm_registers_kernel(float* residual, const In* x, std::int64_t groups,
                               std::int64_t dim, std::int64_t stride,
-                              const __nv_bfloat16* weight, float eps, Out* out,
-                              std::int64_t out_stride) {
+                              const __nv_bfloat16* weight, float eps, float weight_offset,
+                              Out* out, std::int64_t out_stride) {
   const std::int64_t token = blockIdx.x / groups;
   const std::int64_t group = blockIdx.x % groups;
   const In* x_row = x + token * stride + group * dim;
@@ -68,7 +70,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
   for (int i = 0; i < kPerThread; ++i) {
     const std::int64_t j = threadIdx.x + static_cast<std::int64_t>(i) * kThreads;
-    scale[i] = j < dim ? __bfloat162float(weight[j]) : 0.0f;
+    scale[i] = j < dim ? weight_offset + __bfloat162float(weight[j]) : 0.0f;
   }
   wait_for_previous_kernel();
   float values[kPerThread];
@@ -99,10 +101,11 @@ __global__ void __launch_bounds__(kThreads)
 template <bool kAdd, class In, class Out>
 bool launch_registers(float* residual, const In* x, std::int64_t blocks, std::int64_t groups,
                       std::int64_t dim, std::int64_t stride, const __nv_bfloat16* weight,
-                      float eps, Out* out, std::int64_t out_stride, cudaStream_t stream) {
+                      float eps, float weight_offset, Out* out, std::int64_t out_stride,
+                      cudaStream_t stream) {
   const auto launch_registers_kernel = [&](auto kernel) {
     launch_overlapped(kernel, static_cast<unsigned>(blocks), kThreads, 0, stream, residual, x,
-                      groups, dim, stride, weight, eps, out, out_stride);
+                      groups, dim, stride, weight, eps, weight_offset, out, out_stride);
   };
   if (dim <= kThreads) {
     launch_registers_kernel(rms_norm_registers_kernel<1, kAdd, In, Out>);
@@ -122,62 +125,70 @@ bool launch_registers(float* residual, const In* x, std::int64_t blocks, std::in
 
 template <class In, class Out>
 void launch_rms_norm(const In* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
-                     std::int64_t stride, const __nv_bfloat16* weight, float eps, Out* out,
-                     std::int64_t out_stride, cudaStream_t stream) {
+                     std::int64_t stride, const __nv_bfloat16* weight, float eps,
+                     float weight_offset, Out* out, std::int64_t out_stride,
+                     cudaStream_t stream) {
   if (tokens * groups == 0) return;
   if (launch_registers<false>(static_cast<float*>(nullptr), x, tokens * groups, groups, dim,
-                              stride, weight, eps, out, out_stride, stream)) {
+                              stride, weight, eps, weight_offset, out, out_stride, stream)) {
     return;
   }
   rms_norm_kernel<<<static_cast<unsigned>(tokens * groups), kThreads, 0, stream>>>(
-      x, groups, dim, stride, weight, eps, out, out_stride);
+      x, groups, dim, stride, weight, eps, weight_offset, out, out_stride);
 }
 
 template <class In, class Out>
 void launch_add_rms_norm(float* residual, const In* x, std::int64_t rows, std::int64_t dim,
-                         const __nv_bfloat16* weight, float eps, Out* out, cudaStream_t stream) {
+                         const __nv_bfloat16* weight, float eps, float weight_offset, Out* out,
+                         cudaStream_t stream) {
   if (rows == 0) return;
-  if (launch_registers<true>(residual, x, rows, 1, dim, dim, weight, eps, out, dim, stream)) {
+  if (launch_registers<true>(residual, x, rows, 1, dim, dim, weight, eps, weight_offset, out, dim,
+                             stream)) {
     return;
   }
-  add_rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(residual, x, dim,
-                                                                             weight, eps, out);
+  add_rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
+      residual, x, dim, weight, eps, weight_offset, out);
 }
 
 }  // namespace
 
 void rms_norm(const __nv_bfloat16* x, std::int64_t rows, std::int64_t dim,
               const __nv_bfloat16* weight, float eps, __nv_bfloat16* out, cudaStream_t stream) {
-  launch_rms_norm(x, rows, 1, dim, dim, weight, eps, out, dim, stream);
+  launch_rms_norm(x, rows, 1, dim, dim, weight, eps, 0.0f, out, dim, stream);
 }
 
 void add_rms_norm(float* residual, const __nv_bfloat16* x, std::int64_t rows, std::int64_t dim,
                   const __nv_bfloat16* weight, float eps, __nv_bfloat16* out,
                   cudaStream_t stream) {
-  launch_add_rms_norm(residual, x, rows, dim, weight, eps, out, stream);
-}
-
-void rms_norm_f32(const float* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
-                  std::int64_t stride, const __nv_bfloat16* weight, float eps, float* out,
-                  std::int64_t out_stride, cudaStream_t stream) {
-  launch_rms_norm(x, tokens, groups, dim, stride, weight, eps, out, out_stride, stream);
+  launch_add_rms_norm(residual, x, rows, dim, weight, eps, 0.0f, out, stream);
 }
 
 void rms_norm_f32(const float* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
                   std::int64_t stride, const __nv_bfloat16* weight, float eps,
-                  __nv_bfloat16* out, std::int64_t out_stride, cudaStream_t stream) {
-  launch_rms_norm(x, tokens, groups, dim, stride, weight, eps, out, out_stride, stream);
+                  float weight_offset, float* out, std::int64_t out_stride,
+                  cudaStream_t stream) {
+  launch_rms_norm(x, tokens, groups, dim, stride, weight, eps, weight_offset, out, out_stride,
+                  stream);
+}
+
+void rms_norm_f32(const float* x, std::int64_t tokens, std::int64_t groups, std::int64_t dim,
+                  std::int64_t stride, const __nv_bfloat16* weight, float eps,
+                  float weight_offset, __nv_bfloat16* out, std::int64_t out_stride,
+                  cudaStream_t stream) {
+  launch_rms_norm(x, tokens, groups, dim, stride, weight, eps, weight_offset, out, out_stride,
+                  stream);
 }
 
 void add_rms_norm_f32(float* residual, const float* x, std::int64_t rows, std::int64_t dim,
-                      const __nv_bfloat16* weight, float eps, float* out, cudaStream_t stream) {
-  launch_add_rms_norm(residual, x, rows, dim, weight, eps, out, stream);
-}
-
-void add_rms_norm_f32(float* residual, const float* x, std::int64_t rows, std::int64_t dim,
-                      const __nv_bfloat16* weight, float eps, __nv_bfloat16* out,
+                      const __nv_bfloat16* weight, float eps, float weight_offset, float* out,
                       cudaStream_t stream) {
-  launch_add_rms_norm(residual, x, rows, dim, weight, eps, out, stream);
+  launch_add_rms_norm(residual, x, rows, dim, weight, eps, weight_offset, out, stream);
+}
+
+void add_rms_norm_f32(float* residual, const float* x, std::int64_t rows, std::int64_t dim,
+                      const __nv_bfloat16* weight, float eps, float weight_offset,
+                      __nv_bfloat16* out, cudaStream_t stream) {
+  launch_add_rms_norm(residual, x, rows, dim, weight, eps, weight_offset, out, stream);
 }
 
 }  // namespace tessera::kernels::cuda

@@ -127,7 +127,7 @@ void run_attention(BackendState& s, const Tensor& qkv, const AttentionShape& sha
   kc::PagedAttentionBatch attention_batch{
       base, tokens, stride, meta + layout.positions(), meta + layout.token_sequence(),
       meta + layout.tables(), layout.table_stride};
-  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+  const float scale = shape.softmax_scale();
 
   // Long prefill chunks to the flash kernel, the rest to the per-token kernel. Recorded steps
   // are decode steps (one token per sequence): they never plan flash tiles, so the uploads
@@ -200,39 +200,39 @@ void run_attention(BackendState& s, const Tensor& qkv, const AttentionShape& sha
 
 void CudaBackend::rope(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
                        std::span<const std::int32_t> positions) {
-  State& s = *state_;
-  s.enter();
-  if (s.replayed(CudaOp::rope, {&qkv, &inv_freq})) return;
-  float* base = f32_out(qkv, "rope qkv");
-  const float* freq = f32_in(inv_freq, "rope inv_freq");
-  const auto tokens = static_cast<std::int64_t>(positions.size());
-  TESSERA_CUDA_REQUIRE(tokens == qkv.rows() && inv_freq.numel() >= shape.head_dim / 2 &&
-                           qkv.cols() >= shape.q_width() + shape.kv_width() &&
-                           shape.head_dim <= kc::kRopeMaxHeadDim,
-                       "rope of qkv " + shape_text(qkv.shape()) + " with " +
-                           std::to_string(tokens) + " positions, inv_freq " +
-                           shape_text(inv_freq.shape()) + " and head_dim " +
-                           std::to_string(shape.head_dim) + " (at most " +
-                           std::to_string(kc::kRopeMaxHeadDim) + ")");
-  const ForwardBatch* batch = s.step->batch();
-  const bool from_step = batch && positions.data() == batch->positions.data() &&
-                         positions.size() == batch->positions.size();
-  std::shared_ptr<void> keep;
-  const std::int32_t* device_positions =
-      s.device_ints(positions, from_step, s.step->layout().positions(), keep);
-  // Query heads and key heads sit side by side in each row: rotate them as one run of heads.
-  kc::rope_rotate_half_f32(base, tokens, qkv.cols(), shape.heads + shape.kv_heads,
-                           shape.head_dim, device_positions, freq, s.stream);
-  check_launch("rope_rotate_half_f32");
+  state_->run(CudaOp::rope, {&qkv, &inv_freq}, [&](State& s) {
+    float* base = f32_out(qkv, "rope qkv");
+    const float* freq = f32_in(inv_freq, "rope inv_freq");
+    const auto tokens = static_cast<std::int64_t>(positions.size());
+    TESSERA_CUDA_REQUIRE(tokens == qkv.rows() && inv_freq.numel() >= shape.head_dim / 2 &&
+                             qkv.cols() >= shape.q_width() + shape.kv_width() &&
+                             shape.head_dim <= kc::kRopeMaxHeadDim,
+                         "rope of qkv " + shape_text(qkv.shape()) + " with " +
+                             std::to_string(tokens) + " positions, inv_freq " +
+                             shape_text(inv_freq.shape()) + " and head_dim " +
+                             std::to_string(shape.head_dim) + " (at most " +
+                             std::to_string(kc::kRopeMaxHeadDim) + ")");
+    const ForwardBatch* batch = s.step->batch();
+    const bool from_step = batch && positions.data() == batch->positions.data() &&
+                           positions.size() == batch->positions.size();
+    std::shared_ptr<void> keep;
+    const std::int32_t* device_positions =
+        s.device_ints(positions, from_step, s.step->layout().positions(), keep);
+    // Query heads and key heads sit side by side in each row: rotate them as one run of heads.
+    kc::rope_rotate_half_f32(base, tokens, qkv.cols(), shape.heads + shape.kv_heads,
+                             shape.head_dim, device_positions, freq, s.stream);
+    check_launch("rope_rotate_half_f32");
+  });
 }
 
 void CudaBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
                             std::int64_t block_size, const ForwardBatch& batch,
                             std::int64_t window, Tensor& out) {
-  State& s = *state_;
-  s.enter();
-  if (s.replayed(CudaOp::attention, {&qkv, &kv.k, &kv.v, &out}, window)) return;
-  run_attention(s, qkv, shape, kv, block_size, batch, window, out, nullptr);
+  // The window in the low bits, the softmax scale in the high ones.
+  state_->run(CudaOp::attention, {&qkv, &kv.k, &kv.v, &out},
+              window ^ scalar_key(shape.softmax_scale()), [&](State& s) {
+    run_attention(s, qkv, shape, kv, block_size, batch, window, out, nullptr);
+  });
 }
 
 void CudaBackend::rope_attention(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
@@ -242,11 +242,11 @@ void CudaBackend::rope_attention(Tensor& qkv, const AttentionShape& shape, const
     Backend::rope_attention(qkv, shape, inv_freq, kv, block_size, batch, window, out);
     return;
   }
-  State& s = *state_;
-  s.enter();
-  if (s.replayed(CudaOp::rope_attention, {&qkv, &inv_freq, &kv.k, &kv.v, &out}, window)) return;
-  const FusedRope rope{f32_out(qkv, "rope_attention qkv"), inv_freq};
-  run_attention(s, qkv, shape, kv, block_size, batch, window, out, &rope);
+  state_->run(CudaOp::rope_attention, {&qkv, &inv_freq, &kv.k, &kv.v, &out},
+              window ^ scalar_key(shape.softmax_scale()), [&](State& s) {
+    const FusedRope rope{f32_out(qkv, "rope_attention qkv"), inv_freq};
+    run_attention(s, qkv, shape, kv, block_size, batch, window, out, &rope);
+  });
 }
 
 }  // namespace tessera::runtime

@@ -5,8 +5,10 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "runtime/backend/cuda_allocator.hpp"
@@ -29,7 +31,19 @@ enum class CudaOp : int {
   add,
   gather_rows,
   rope_attention,
+  gelu_tanh_mul,
+  scale,
 };
+
+// An operation's scalar arguments (eps and weight offset, a factor, a softmax scale) as the
+// `extra` of its signature, so a replay is checked against the values it was captured with as
+// well as the tensors: the first in the high 32 bits, the second in the low ones.
+inline std::int64_t scalar_key(float high, float low = 0.0f) {
+  std::uint32_t h = 0, l = 0;
+  std::memcpy(&h, &high, sizeof h);
+  std::memcpy(&l, &low, sizeof l);
+  return static_cast<std::int64_t>((static_cast<std::uint64_t>(h) << 32) | l);
+}
 
 struct CudaBackend::State {
   int device = 0;
@@ -49,9 +63,23 @@ struct CudaBackend::State {
   // Makes the backend's device current on the calling thread (actors call from their own).
   void enter() const;
 
-  // True when a replayed graph does this operation (after checking it matches the capture);
-  // records it while capturing.
-  bool replayed(CudaOp op, std::initializer_list<const Tensor*> tensors, std::int64_t extra = 0);
+  // The one way an operation reaches the stream. Makes the device current; then, unless a
+  // replayed graph does this operation (checked against what was captured: its kind, the
+  // tensors it touches and `extra`), calls launch(*this), which checks the arguments and queues
+  // the kernels; while capturing, the operation is recorded first. Every recorded operation
+  // goes through here, so none can launch outside a graph it belongs in or be skipped by a
+  // replay's check.
+  template <class Launch>
+  void run(CudaOp op, std::initializer_list<const Tensor*> tensors, std::int64_t extra,
+           Launch&& launch) {
+    enter();
+    if (replayed(op, tensors, extra)) return;
+    launch(*this);
+  }
+  template <class Launch>
+  void run(CudaOp op, std::initializer_list<const Tensor*> tensors, Launch&& launch) {
+    run(op, tensors, 0, std::forward<Launch>(launch));
+  }
 
   // Device memory for the duration of one operation, from the step's pool. Released when the
   // last copy goes; the stream orders any later user after this operation's work.
@@ -63,6 +91,11 @@ struct CudaBackend::State {
   // copy into `keep` (refused while a graph is being captured or replayed: it would be stale).
   const std::int32_t* device_ints(std::span<const std::int32_t> values, bool from_step,
                                   std::int64_t offset, std::shared_ptr<void>& keep) const;
+
+ private:
+  // True when a replayed graph does this operation (after checking it matches the capture);
+  // records it while capturing. Only run() asks.
+  bool replayed(CudaOp op, std::initializer_list<const Tensor*> tensors, std::int64_t extra);
 };
 
 }  // namespace tessera::runtime

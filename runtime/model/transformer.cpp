@@ -152,7 +152,7 @@ void Transformer::attention_block(const Layer& layer, KvLayer& kv, std::int64_t 
   backend_.linear(normed, layer.qkv, layer.qkv_bias.defined() ? &layer.qkv_bias : nullptr, qkv);
   if (config_.qk_norm) {
     backend_.qk_norm(qkv, attention_shape_, layer.q_norm, layer.k_norm,
-                     static_cast<float>(config_.rms_norm_eps));
+                     static_cast<float>(config_.rms_norm_eps), 0.0f);
   }
   Tensor context = backend_.allocate_linear_input({tokens, attention_shape_.q_width()});
   backend_.rope_attention(qkv, attention_shape_, inv_freq_, kv, block_size, batch,
@@ -200,14 +200,15 @@ Tensor Transformer::forward_step(const ForwardBatch& batch, KvCache& cache) {
   // normed, context and activated only feed products: the backend may keep them narrower.
   Tensor normed = backend_.allocate_linear_input({tokens, hidden});
   Tensor sublayer_out = backend_.allocate({tokens, hidden});
-  backend_.rms_norm(residual, layers_.front().input_norm, eps, normed);
+  backend_.rms_norm(residual, layers_.front().input_norm, eps, 0.0f, normed);
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     const Layer& layer = layers_[i];
     attention_block(layer, cache.layers[i], cache.block_size, batch, normed, sublayer_out);
-    backend_.add_rms_norm(residual, sublayer_out, layer.post_attention_norm, eps, normed);
+    backend_.add_rms_norm(residual, sublayer_out, layer.post_attention_norm, eps, 0.0f, normed);
     mlp_block(layer, normed, sublayer_out);
     if (i + 1 < layers_.size()) {
-      backend_.add_rms_norm(residual, sublayer_out, layers_[i + 1].input_norm, eps, normed);
+      backend_.add_rms_norm(residual, sublayer_out, layers_[i + 1].input_norm, eps, 0.0f,
+                            normed);
     } else {
       backend_.add(residual, sublayer_out);
     }
@@ -222,7 +223,7 @@ Tensor Transformer::forward_step(const ForwardBatch& batch, KvCache& cache) {
   Tensor last_hidden = backend_.allocate({sequences, hidden});
   backend_.gather_rows(residual, last_rows, last_hidden);
   Tensor last_normed = backend_.allocate_linear_input({sequences, hidden});
-  backend_.rms_norm(last_hidden, final_norm_, eps, last_normed);
+  backend_.rms_norm(last_hidden, final_norm_, eps, 0.0f, last_normed);
   Tensor local_logits = backend_.allocate({sequences, plan_.vocab});
   backend_.linear(last_normed, lm_head_, nullptr, local_logits);
   if (communicator_.size() == 1) return local_logits;
