@@ -6,6 +6,7 @@
 // Attention tensors use one layout: a step's `qkv` holds one row per token with the rank's query
 // heads, then its key heads, then its value heads (each head_dim values), as the fused q/k/v
 // projection produces them.
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -26,7 +27,14 @@ struct AttentionShape {
   std::int64_t heads = 0;
   std::int64_t kv_heads = 0;
   std::int64_t head_dim = 0;
+  // What q·k is multiplied by before the softmax. Most models use 1/sqrt(head_dim); Gemma 3
+  // uses query_pre_attn_scalar^-0.5, which differs from it.
+  float attention_scale = 0.0f;  // 0: 1/sqrt(head_dim)
 
+  float softmax_scale() const {
+    return attention_scale != 0.0f ? attention_scale
+                                   : 1.0f / std::sqrt(static_cast<float>(head_dim));
+  }
   std::int64_t q_width() const { return heads * head_dim; }
   std::int64_t kv_width() const { return kv_heads * head_dim; }
   std::int64_t qkv_width() const { return q_width() + 2 * kv_width(); }
@@ -53,8 +61,8 @@ class Backend {
   // An activation that only feeds linear(). A backend whose products round their input may store
   // it in that narrower type (the CUDA backend: bf16), which saves writing and re-reading the
   // wide values without changing any result. The operations that write one accept it as their
-  // out: rms_norm, add_rms_norm, silu_mul, attention and rope_attention. Besides linear(), only
-  // to_host reads it.
+  // out: rms_norm, add_rms_norm, silu_mul, gelu_tanh_mul, attention and rope_attention. Besides
+  // linear(), only to_host reads it.
   virtual Tensor allocate_linear_input(std::vector<std::int64_t> shape) {
     return allocate(std::move(shape));
   }
@@ -67,20 +75,25 @@ class Backend {
   virtual void to_host(const Tensor& x, std::span<float> out) = 0;
 
   virtual void embedding(const Tensor& table, std::span<const std::int32_t> ids, Tensor& out) = 0;
-  virtual void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
+  // The RMSNorm ops compute x / sqrt(mean(x²) + eps) · (weight_offset + weight), the sum in
+  // f32: Gemma stores w and scales by 1 + w (weight_offset 1), everyone else passes 0.
+  // out may be an activation or a linear input.
+  virtual void rms_norm(const Tensor& x, const Tensor& weight, float eps, float weight_offset,
+                        Tensor& out) = 0;
   // residual += x; out = rms_norm(residual).
   virtual void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
-                            Tensor& out) = 0;
+                            float weight_offset, Tensor& out) = 0;
   // out = x · weightᵀ (+ bias).
   virtual void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) = 0;
-  // RMSNorm over every query head and every key head of qkv, in place (Qwen3).
+  // RMSNorm over every query head and every key head of qkv, in place (Qwen3, Gemma 3).
   virtual void qk_norm(Tensor& qkv, const AttentionShape& shape, const Tensor& q_weight,
-                       const Tensor& k_weight, float eps) = 0;
+                       const Tensor& k_weight, float eps, float weight_offset) = 0;
   // Rotary embedding of the query and key heads of qkv, in place.
   virtual void rope(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
                     std::span<const std::int32_t> positions) = 0;
   // Stores the step's keys and values in the cache, then computes causal attention of every
-  // sequence's new tokens into out [tokens, heads * head_dim]. window 0: full attention.
+  // sequence's new tokens into out [tokens, heads * head_dim], scores scaled by
+  // shape.softmax_scale(). window 0: full attention.
   virtual void attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
                          std::int64_t block_size, const ForwardBatch& batch, std::int64_t window,
                          Tensor& out) = 0;
@@ -94,6 +107,12 @@ class Backend {
   }
   // out = silu(gate) * up, where each row of gate_up is the gate projection then the up one.
   virtual void silu_mul(const Tensor& gate_up, Tensor& out) = 0;
+  // out = gelu_tanh(gate) * up, laid out as for silu_mul (Gemma's MLP), where
+  // gelu_tanh(x) = 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))): PyTorch's
+  // gelu(approximate="tanh").
+  virtual void gelu_tanh_mul(const Tensor& gate_up, Tensor& out) = 0;
+  // x *= factor, in place, on an activation.
+  virtual void scale(Tensor& x, float factor) = 0;
   virtual void add(Tensor& acc, const Tensor& x) = 0;
   // out[i] = x[rows[i]].
   virtual void gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) = 0;

@@ -51,15 +51,16 @@ void CpuBackend::embedding(const Tensor& table, std::span<const std::int32_t> id
                         static_cast<std::int64_t>(ids.size()), out.data<float>());
 }
 
-void CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+void CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, float weight_offset,
+                          Tensor& out) {
   cpu::rms_norm(x.data<float>(), x.rows(), x.cols(), x.cols(), weight.data<float>(), eps,
-                out.data<float>(), out.cols());
+                weight_offset, out.data<float>(), out.cols());
 }
 
 void CpuBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
-                              Tensor& out) {
+                              float weight_offset, Tensor& out) {
   cpu::add_rms_norm(residual.data<float>(), x.data<float>(), x.rows(), x.cols(),
-                    weight.data<float>(), eps, out.data<float>());
+                    weight.data<float>(), eps, weight_offset, out.data<float>());
 }
 
 void CpuBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
@@ -68,15 +69,15 @@ void CpuBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bia
 }
 
 void CpuBackend::qk_norm(Tensor& qkv, const AttentionShape& shape, const Tensor& q_weight,
-                         const Tensor& k_weight, float eps) {
+                         const Tensor& k_weight, float eps, float weight_offset) {
   const std::int64_t stride = qkv.cols();
   for (std::int64_t t = 0; t < qkv.rows(); ++t) {
     float* q = qkv.data<float>() + t * stride;
     float* k = q + shape.q_width();
-    cpu::rms_norm(q, shape.heads, shape.head_dim, shape.head_dim, q_weight.data<float>(), eps, q,
-                  shape.head_dim);
+    cpu::rms_norm(q, shape.heads, shape.head_dim, shape.head_dim, q_weight.data<float>(), eps,
+                  weight_offset, q, shape.head_dim);
     cpu::rms_norm(k, shape.kv_heads, shape.head_dim, shape.head_dim, k_weight.data<float>(), eps,
-                  k, shape.head_dim);
+                  weight_offset, k, shape.head_dim);
   }
 }
 
@@ -98,7 +99,7 @@ void CpuBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLay
   const float* base = qkv.data<float>();
   cpu::store_kv(base + shape.q_width(), base + shape.q_width() + shape.kv_width(),
                 qkv.rows(), stride, batch.slots.data(), paged);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+  const float scale = shape.softmax_scale();
   for (const SequenceInBatch& seq : batch.sequences) {
     cpu::paged_attention(base + seq.first_token * stride, seq.token_count, stride,
                          batch.positions.data() + seq.first_token, shape.heads, paged,
@@ -109,6 +110,14 @@ void CpuBackend::attention(const Tensor& qkv, const AttentionShape& shape, KvLay
 
 void CpuBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
   cpu::silu_mul(gate_up.data<float>(), gate_up.rows(), out.cols(), out.data<float>());
+}
+
+void CpuBackend::gelu_tanh_mul(const Tensor& gate_up, Tensor& out) {
+  cpu::gelu_tanh_mul(gate_up.data<float>(), gate_up.rows(), out.cols(), out.data<float>());
+}
+
+void CpuBackend::scale(Tensor& x, float factor) {
+  cpu::scale_inplace(x.data<float>(), factor, x.numel());
 }
 
 void CpuBackend::add(Tensor& acc, const Tensor& x) {

@@ -49,12 +49,13 @@ class CudaBackend final : public Backend {
   void to_host(const Tensor& x, std::span<float> out) override;
 
   void embedding(const Tensor& table, std::span<const std::int32_t> ids, Tensor& out) override;
-  void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void rms_norm(const Tensor& x, const Tensor& weight, float eps, float weight_offset,
+                Tensor& out) override;
   void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
-                    Tensor& out) override;
+                    float weight_offset, Tensor& out) override;
   void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
   void qk_norm(Tensor& qkv, const AttentionShape& shape, const Tensor& q_weight,
-               const Tensor& k_weight, float eps) override;
+               const Tensor& k_weight, float eps, float weight_offset) override;
   void rope(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,
             std::span<const std::int32_t> positions) override;
   void attention(const Tensor& qkv, const AttentionShape& shape, KvLayer& kv,
@@ -66,6 +67,8 @@ class CudaBackend final : public Backend {
                       KvLayer& kv, std::int64_t block_size, const ForwardBatch& batch,
                       std::int64_t window, Tensor& out) override;
   void silu_mul(const Tensor& gate_up, Tensor& out) override;
+  void gelu_tanh_mul(const Tensor& gate_up, Tensor& out) override;
+  void scale(Tensor& x, float factor) override;
   void add(Tensor& acc, const Tensor& x) override;
   void gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) override;
   std::vector<std::int32_t> argmax_rows(const Tensor& logits) override;

@@ -127,7 +127,7 @@ void run_attention(BackendState& s, const Tensor& qkv, const AttentionShape& sha
   kc::PagedAttentionBatch attention_batch{
       base, tokens, stride, meta + layout.positions(), meta + layout.token_sequence(),
       meta + layout.tables(), layout.table_stride};
-  const float scale = 1.0f / std::sqrt(static_cast<float>(shape.head_dim));
+  const float scale = shape.softmax_scale();
 
   // Long prefill chunks to the flash kernel, the rest to the per-token kernel. Recorded steps
   // are decode steps (one token per sequence): they never plan flash tiles, so the uploads

@@ -82,9 +82,11 @@ void CudaBackend::embedding(const Tensor& table, std::span<const std::int32_t> i
   check_launch("embedding_lookup_f32");
 }
 
-void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, float weight_offset,
+                           Tensor& out) {
   State& s = *state_;
   s.enter();
+  TESSERA_CUDA_REQUIRE(weight_offset == 0.0f, "rms_norm weight_offset is not on CUDA yet");
   if (s.replayed(CudaOp::rms_norm, {&x, &weight, &out})) return;
   TESSERA_CUDA_REQUIRE(weight.numel() == x.cols() && out.rows() == x.rows() &&
                            out.cols() == x.cols(),
@@ -100,9 +102,10 @@ void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Ten
 }
 
 void CudaBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
-                               Tensor& out) {
+                               float weight_offset, Tensor& out) {
   State& s = *state_;
   s.enter();
+  TESSERA_CUDA_REQUIRE(weight_offset == 0.0f, "add_rms_norm weight_offset is not on CUDA yet");
   if (s.replayed(CudaOp::add_rms_norm, {&residual, &x, &weight, &out})) return;
   TESSERA_CUDA_REQUIRE(residual.shape() == x.shape() && out.shape() == x.shape() &&
                            weight.numel() == x.cols(),
@@ -170,9 +173,10 @@ void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bi
 }
 
 void CudaBackend::qk_norm(Tensor& qkv, const AttentionShape& shape, const Tensor& q_weight,
-                          const Tensor& k_weight, float eps) {
+                          const Tensor& k_weight, float eps, float weight_offset) {
   State& s = *state_;
   s.enter();
+  TESSERA_CUDA_REQUIRE(weight_offset == 0.0f, "qk_norm weight_offset is not on CUDA yet");
   if (s.replayed(CudaOp::qk_norm, {&qkv, &q_weight, &k_weight})) return;
   float* base = f32_out(qkv, "qk_norm qkv");
   TESSERA_CUDA_REQUIRE(qkv.cols() >= shape.q_width() + shape.kv_width() &&
@@ -204,6 +208,14 @@ void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
     kc::silu_mul_f32(gate_up_data, gate_up.rows(), out.cols(), out_data, s.stream);
   });
   check_launch("silu_mul_f32");
+}
+
+void CudaBackend::gelu_tanh_mul(const Tensor& /*gate_up*/, Tensor& /*out*/) {
+  TESSERA_CUDA_REQUIRE(false, "gelu_tanh_mul is not on CUDA yet");
+}
+
+void CudaBackend::scale(Tensor& /*x*/, float /*factor*/) {
+  TESSERA_CUDA_REQUIRE(false, "scale is not on CUDA yet");
 }
 
 void CudaBackend::add(Tensor& acc, const Tensor& x) {

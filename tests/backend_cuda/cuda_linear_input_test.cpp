@@ -140,14 +140,14 @@ TEST_F(CudaLinearInput, NormsWriteTheBf16RoundingOfTheirF32Result) {
 
     Tensor out_f32 = cuda_->allocate({rows, dim});
     Tensor out_bf16 = cuda_->allocate_linear_input({rows, dim});
-    cuda_->rms_norm(x, w, eps, out_f32);
-    cuda_->rms_norm(x, w, eps, out_bf16);
+    cuda_->rms_norm(x, w, eps, 0.0f, out_f32);
+    cuda_->rms_norm(x, w, eps, 0.0f, out_bf16);
     expect_same_bits("rms_norm" + at, host(out_bf16), rounded(host(out_f32)));
 
     Tensor residual_f32 = cuda_->upload(residual_values, {rows, dim});
     Tensor residual_bf16 = cuda_->upload(residual_values, {rows, dim});
-    cuda_->add_rms_norm(residual_f32, x, w, eps, out_f32);
-    cuda_->add_rms_norm(residual_bf16, x, w, eps, out_bf16);
+    cuda_->add_rms_norm(residual_f32, x, w, eps, 0.0f, out_f32);
+    cuda_->add_rms_norm(residual_bf16, x, w, eps, 0.0f, out_bf16);
     expect_same_bits("add_rms_norm" + at, host(out_bf16), rounded(host(out_f32)));
     expect_same_bits("add_rms_norm residual" + at, host(residual_bf16), host(residual_f32));
   }
@@ -203,17 +203,18 @@ TEST_F(CudaLinearInput, OtherDtypesAreRefusedNamingTheOperand) {
   const Tensor x = cuda_->upload(values, {rows, dim});
   Tensor out = cuda_->allocate_linear_input({rows, dim});
   Tensor bf16_residual = cuda_->allocate_linear_input({rows, dim});
-  auto e = test::expect_error([&] { cuda_->add_rms_norm(bf16_residual, x, w, 1e-5f, out); });
+  auto e =
+      test::expect_error([&] { cuda_->add_rms_norm(bf16_residual, x, w, 1e-5f, 0.0f, out); });
   test::expect_error_mentions(e, ErrorCategory::internal,
                               {"add_rms_norm residual", "F32", "got BF16"});
   Tensor residual = cuda_->upload(values, {rows, dim});
   const Tensor bf16_x = cuda_->allocate_linear_input({rows, dim});
-  e = test::expect_error([&] { cuda_->add_rms_norm(residual, bf16_x, w, 1e-5f, out); });
+  e = test::expect_error([&] { cuda_->add_rms_norm(residual, bf16_x, w, 1e-5f, 0.0f, out); });
   test::expect_error_mentions(e, ErrorCategory::internal, {"add_rms_norm x", "got BF16"});
-  e = test::expect_error([&] { cuda_->rms_norm(bf16_x, w, 1e-5f, out); });
+  e = test::expect_error([&] { cuda_->rms_norm(bf16_x, w, 1e-5f, 0.0f, out); });
   test::expect_error_mentions(e, ErrorCategory::internal, {"rms_norm x", "got BF16"});
   Tensor host_out = Tensor::host_f32({rows, dim});
-  e = test::expect_error([&] { cuda_->rms_norm(x, w, 1e-5f, host_out); });
+  e = test::expect_error([&] { cuda_->rms_norm(x, w, 1e-5f, 0.0f, host_out); });
   test::expect_error_mentions(e, ErrorCategory::internal,
                               {"rms_norm out", "F32 or BF16", "got F32 on cpu"});
 

@@ -130,15 +130,15 @@ TEST_F(CudaOps, EmbeddingNormsAndElementwise) {
   auto [rg, rc] = input(r_values, {n, hidden});
   Tensor og = cuda_->allocate({n, hidden});
   Tensor oc = cpu_.allocate({n, hidden});
-  cuda_->rms_norm(rg, ng, eps, og);
-  cpu_.rms_norm(rc, nc, eps, oc);
+  cuda_->rms_norm(rg, ng, eps, 0.0f, og);
+  cpu_.rms_norm(rc, nc, eps, 0.0f, oc);
   expect_close("rms_norm", host_values(*cuda_, og), host_values(cpu_, oc), 1e-4);
-  cuda_->rms_norm(og, ng, eps, og);  // in place, as the transformer's final norm does
-  cpu_.rms_norm(oc, nc, eps, oc);
+  cuda_->rms_norm(og, ng, eps, 0.0f, og);  // in place, as the transformer's final norm does
+  cpu_.rms_norm(oc, nc, eps, 0.0f, oc);
   expect_close("rms_norm in place", host_values(*cuda_, og), host_values(cpu_, oc), 1e-4);
 
-  cuda_->add_rms_norm(rg, xg, ng, eps, og);
-  cpu_.add_rms_norm(rc, xc, nc, eps, oc);
+  cuda_->add_rms_norm(rg, xg, ng, eps, 0.0f, og);
+  cpu_.add_rms_norm(rc, xc, nc, eps, 0.0f, oc);
   expect_close("add_rms_norm residual", host_values(*cuda_, rg), host_values(cpu_, rc), 1e-5);
   expect_close("add_rms_norm out", host_values(*cuda_, og), host_values(cpu_, oc), 1e-4);
 
@@ -190,8 +190,8 @@ TEST_F(CudaOps, QkNormRopeAndPagedAttention) {
   Tensor wg = cuda_->load_weight(*checkpoint_, std::span(&piece, 1), {shape.head_dim});
   Tensor wc = cpu_.load_weight(*checkpoint_, std::span(&piece, 1), {shape.head_dim});
   for (std::int64_t i = 0; i < wc.numel(); ++i) wc.data<float>()[i] = round_bf16(wc.data<float>()[i]);
-  cuda_->qk_norm(qg, shape, wg, wg, 1e-6f);
-  cpu_.qk_norm(qc, shape, wc, wc, 1e-6f);
+  cuda_->qk_norm(qg, shape, wg, wg, 1e-6f, 0.0f);
+  cpu_.qk_norm(qc, shape, wc, wc, 1e-6f, 0.0f);
   expect_close("qk_norm", host_values(*cuda_, qg), host_values(cpu_, qc), 1e-4);
 
   // Two sequences: A has 3 cached tokens (positions 0..2) and 4 new ones (3..6); B has 4 new

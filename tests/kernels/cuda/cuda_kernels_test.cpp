@@ -75,7 +75,7 @@ TEST_F(CudaKernels, RmsNormAndResidualMatchCpu) {
   const auto x = random_bf16_values(rows * dim, 1);
   const auto w = random_bf16_values(dim, 2, 1.0f);
   std::vector<float> expected(x.size());
-  cpu::rms_norm(x.data(), rows, dim, dim, w.data(), 1e-5f, expected.data(), dim);
+  cpu::rms_norm(x.data(), rows, dim, dim, w.data(), 1e-5f, 0.0f, expected.data(), dim);
   Bf16Array dx(x), dw(w), dout(std::vector<float>(x.size()));
   cuda::rms_norm(dx.data, rows, dim, dw.data, 1e-5f, dout.data, nullptr);
   CUDA_OK(cudaDeviceSynchronize());
@@ -83,7 +83,7 @@ TEST_F(CudaKernels, RmsNormAndResidualMatchCpu) {
 
   const auto residual = random_bf16_values(rows * dim, 3);
   auto expected_residual = residual;
-  cpu::add_rms_norm(expected_residual.data(), x.data(), rows, dim, w.data(), 1e-5f,
+  cpu::add_rms_norm(expected_residual.data(), x.data(), rows, dim, w.data(), 1e-5f, 0.0f,
                     expected.data());
   DeviceArray<float> dres(residual);
   cuda::add_rms_norm(dres.data, dx.data, rows, dim, dw.data, 1e-5f, dout.data, nullptr);
