@@ -27,17 +27,12 @@ class Fnv1a {
 std::string canonical_text(const runtime::ModelConfig& c) {
   std::ostringstream out;
   out.precision(17);
-  out << c.architecture << '\n' << static_cast<int>(c.family) << '\n' << c.vocab_size << '\n'
+  out << c.architecture << '\n' << c.model_type << '\n' << c.vocab_size << '\n'
       << c.hidden_size << '\n' << c.intermediate_size << '\n' << c.num_hidden_layers << '\n'
       << c.num_attention_heads << '\n' << c.num_key_value_heads << '\n' << c.head_dim << '\n'
-      << c.max_position_embeddings << '\n' << c.rms_norm_eps << '\n'
-      << static_cast<int>(c.rope.kind) << ' ' << c.rope.theta << ' ' << c.rope.factor << ' '
-      << c.rope.low_freq_factor << ' ' << c.rope.high_freq_factor << ' '
-      << c.rope.original_max_position_embeddings << '\n'
-      << c.tie_word_embeddings << c.attention_bias << c.o_proj_bias << c.mlp_bias << c.qk_norm
-      << '\n';
-  for (const auto window : c.layer_sliding_window) out << window << ' ';
-  out << '\n' << c.torch_dtype << '\n';
+      << c.max_position_embeddings << '\n' << c.rms_norm_eps << '\n' << c.tie_word_embeddings
+      << '\n' << c.torch_dtype << '\n'
+      << canonical_text(c.stack);
   return out.str();
 }
 

@@ -1,5 +1,7 @@
 #include "runtime/checkpoint/checkpoint.hpp"
 
+#include <cstring>
+
 #include <set>
 #include <system_error>
 
@@ -165,6 +167,28 @@ std::vector<std::string> Checkpoint::names() const {
   return out;
 }
 
+namespace {
+
+// Calls run(source, first element, element count) for each contiguous run of the slice in the
+// mapping: one run for whole rows, one per row for a column block, so a rank reads just its slice.
+template <class Run>
+void for_each_run(const TensorInfo& t, const ResolvedSlice& r, Run run) {
+  const std::size_t esz = dtype_size(t.dtype);
+  const auto row_len = static_cast<std::size_t>(r.row_len);
+  const auto width = static_cast<std::size_t>(r.col_end - r.col_begin);
+  if (width == row_len) {
+    run(t.data + static_cast<std::size_t>(r.row_begin) * row_len * esz, std::size_t{0}, r.count());
+    return;
+  }
+  std::size_t done = 0;
+  for (auto row = static_cast<std::size_t>(r.row_begin); row < static_cast<std::size_t>(r.row_end); ++row) {
+    run(t.data + (row * row_len + static_cast<std::size_t>(r.col_begin)) * esz, done, width);
+    done += width;
+  }
+}
+
+}  // namespace
+
 void Checkpoint::read_f32(std::string_view name, std::span<float> out, const TensorSlice& slice) const {
   const TensorInfo& t = tensor(name);
   const ResolvedSlice r = resolve_slice(t, slice);
@@ -173,21 +197,23 @@ void Checkpoint::read_f32(std::string_view name, std::span<float> out, const Ten
                      std::to_string(r.count()) + " elements");
   }
   if (r.count() == 0) return;
+  for_each_run(t, r, [&](const std::byte* src, std::size_t first, std::size_t count) {
+    convert_to_f32(t.dtype, src, count, out.data() + first);
+  });
+}
+
+void Checkpoint::read_raw(std::string_view name, std::span<std::byte> out, const TensorSlice& slice) const {
+  const TensorInfo& t = tensor(name);
+  const ResolvedSlice r = resolve_slice(t, slice);
   const std::size_t esz = dtype_size(t.dtype);
-  const auto row_len = static_cast<std::size_t>(r.row_len);
-  const auto width = static_cast<std::size_t>(r.col_end - r.col_begin);
-  if (width == row_len) {  // whole rows: one contiguous run
-    convert_to_f32(t.dtype, t.data + static_cast<std::size_t>(r.row_begin) * row_len * esz,
-                   out.size(), out.data());
-    return;
+  if (out.size() != r.count() * esz) {
+    fail_read(t, "output holds " + std::to_string(out.size()) + " bytes but the slice has " +
+                     std::to_string(r.count()) + " elements of " + std::to_string(esz) + " bytes");
   }
-  // A column block touches only its part of each row, so a rank reads just its own slice.
-  float* dst = out.data();
-  for (auto row = static_cast<std::size_t>(r.row_begin); row < static_cast<std::size_t>(r.row_end); ++row) {
-    const std::byte* src = t.data + (row * row_len + static_cast<std::size_t>(r.col_begin)) * esz;
-    convert_to_f32(t.dtype, src, width, dst);
-    dst += width;
-  }
+  if (r.count() == 0) return;
+  for_each_run(t, r, [&](const std::byte* src, std::size_t first, std::size_t count) {
+    std::memcpy(out.data() + first * esz, src, count * esz);
+  });
 }
 
 std::vector<float> Checkpoint::read_f32(std::string_view name, const TensorSlice& slice) const {

@@ -57,6 +57,10 @@ class Checkpoint {
   void read_f32(std::string_view name, std::span<float> out, const TensorSlice& slice = {}) const;
   // The same, allocating.
   std::vector<float> read_f32(std::string_view name, const TensorSlice& slice = {}) const;
+  // Reads `slice` of the tensor as stored (its dtype's bytes, row-major) into `out`, which holds
+  // exactly the slice's elements times dtype_size, or an Error naming the tensor. For backends
+  // that keep a weight in its stored format (a 1-byte FP8 weight stays 1 byte).
+  void read_raw(std::string_view name, std::span<std::byte> out, const TensorSlice& slice = {}) const;
 
   const std::filesystem::path& directory() const { return dir_; }
 

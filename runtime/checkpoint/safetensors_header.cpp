@@ -36,15 +36,16 @@ std::optional<DType> dtype_from_name(std::string_view s) {
   if (s == "F32") return DType::f32;
   if (s == "F16") return DType::f16;
   if (s == "BF16") return DType::bf16;
+  if (s == "F8_E4M3") return DType::f8_e4m3;
   return std::nullopt;
 }
 
 // Dtypes the safetensors format defines but tessera does not load: valid files, so "unsupported"
 // rather than "corrupt".
 bool is_other_safetensors_dtype(std::string_view s) {
-  static constexpr std::array<std::string_view, 17> known = {
-      "BOOL", "U8",  "I8",  "I16",     "U16",     "I32",     "U32", "I64",     "U64",
-      "F64",  "C64", "F4",  "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2"};
+  static constexpr std::array<std::string_view, 16> known = {
+      "BOOL", "U8",  "I8",  "I16",     "U16",     "I32",     "U32",     "I64",
+      "U64",  "F64", "C64", "F4",      "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2"};
   return std::find(known.begin(), known.end(), s) != known.end();
 }
 
@@ -85,10 +86,10 @@ TensorInfo parse_entry(const MappedFile& file, const std::string& name, const js
   if (const auto dtype = dtype_from_name(dtype_name)) {
     info.dtype = *dtype;
   } else if (is_other_safetensors_dtype(dtype_name)) {
-    fail_tensor(file, name, "dtype '" + dtype_name + "' is not supported (expected F32, F16 or BF16)",
+    fail_tensor(file, name, "dtype '" + dtype_name + "' is not supported (expected F32, F16, BF16 or F8_E4M3)",
                 ErrorCategory::unsupported);
   } else {
-    fail_tensor(file, name, "unknown dtype '" + dtype_name + "' (expected F32, F16 or BF16)");
+    fail_tensor(file, name, "unknown dtype '" + dtype_name + "' (expected F32, F16, BF16 or F8_E4M3)");
   }
 
   const auto shape_it = entry.find("shape");

@@ -52,6 +52,8 @@ inline ncclDataType_t nccl_type(DType dtype) {
       return ncclFloat16;
     case DType::bf16:
       return ncclBfloat16;
+    case DType::f8_e4m3:
+      return ncclUint8;  // moved as bytes; never reduced
   }
   throw Error(ErrorCategory::internal, "NcclCommunicator: unknown dtype");
 }

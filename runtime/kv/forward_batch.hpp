@@ -17,6 +17,11 @@ struct ForwardBatch {
   std::vector<std::int32_t> positions;  // position of each token in its sequence
   std::vector<std::int64_t> slots;      // cache slot of each token: block * block_size + offset
   std::vector<SequenceInBatch> sequences;
+  // For vision models, not taken by any architecture yet (the transformer refuses them): rows of
+  // [tokens, hidden] that replace the token ids' embeddings, and positions with several axes
+  // (multimodal RoPE), `positions` then holding position_axes values per token, axis after axis.
+  std::vector<float> input_embeddings;
+  int position_axes = 1;
 };
 
 }  // namespace tessera::runtime

@@ -1,5 +1,6 @@
 #include "runtime/model/model_config_rope.hpp"
 
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -50,23 +51,32 @@ std::pair<std::string, std::string> rope_type_of(const ConfigObject& obj) {
 
 }  // namespace
 
+RopeConfig parse_rope_parameters(const ConfigObject& params, double default_theta) {
+  const auto [type_key, type] = rope_type_of(params);
+  const double theta = params.opt_number("rope_theta").value_or(default_theta);
+  if (!(theta > 0)) params.fail("rope_theta", "expected a positive number, found " + std::to_string(theta));
+  return parse_scaling(params, type_key.empty() ? "rope_type" : type_key,
+                       type.empty() ? "default" : type, theta);
+}
+
+double parse_rope_theta(const ConfigObject& root) {
+  const double theta = root.opt_number("rope_theta").value_or(10000.0);
+  if (!(theta > 0)) root.fail("rope_theta", "expected a positive number, found " + std::to_string(theta));
+  return theta;
+}
+
 RopeConfig parse_rope_config(const ConfigObject& root) {
-  const double root_theta = root.opt_number("rope_theta").value_or(10000.0);
-  if (!(root_theta > 0)) root.fail("rope_theta", "expected a positive number, found " + std::to_string(root_theta));
+  const double root_theta = parse_rope_theta(root);
 
   if (const auto params = root.opt_object("rope_parameters")) {
-    // v5 may key rope_parameters by layer type (e.g. {"full_attention": {...}}) for models
-    // whose layers rotate differently; none of the supported families do.
+    // v5 keys rope_parameters by layer type (e.g. {"full_attention": {...}}) for models whose
+    // layers rotate differently; those architectures read them with parse_rope_parameters.
     for (const auto& [key, value] : params->raw().items()) {
       if (value.is_object()) {
         params->fail(key, "per-layer-type rope_parameters are not supported", ErrorCategory::unsupported);
       }
     }
-    const auto [type_key, type] = rope_type_of(*params);
-    const double theta = params->opt_number("rope_theta").value_or(root_theta);
-    if (!(theta > 0)) params->fail("rope_theta", "expected a positive number, found " + std::to_string(theta));
-    return parse_scaling(*params, type_key.empty() ? "rope_type" : type_key,
-                         type.empty() ? "default" : type, theta);
+    return parse_rope_parameters(*params, root_theta);
   }
 
   const auto scaling = root.opt_object("rope_scaling");
@@ -78,6 +88,14 @@ RopeConfig parse_rope_config(const ConfigObject& root) {
   const auto [type_key, type] = rope_type_of(*scaling);
   if (type_key.empty()) scaling->fail("rope_type", "required string is missing (or give 'type')");
   return parse_scaling(*scaling, type_key, type, root_theta);
+}
+
+std::string canonical_text(const RopeConfig& r) {
+  std::ostringstream out;
+  out.precision(17);
+  out << static_cast<int>(r.kind) << ' ' << r.theta << ' ' << r.factor << ' ' << r.low_freq_factor
+      << ' ' << r.high_freq_factor << ' ' << r.original_max_position_embeddings;
+  return out.str();
 }
 
 }  // namespace tessera::runtime

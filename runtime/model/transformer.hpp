@@ -1,7 +1,7 @@
 #pragma once
-// The Llama-family decoder (Llama 2/3/3.1, Mistral, Qwen2/2.5, Qwen3) as one rank of a
-// tensor-parallel group computes it: this rank's slices of the weights, read from the checkpoint
-// at construction, and a forward step over a batch of sequences sharing a paged KV cache.
+// The driver of a decoder as one rank of a tensor-parallel group computes it: it loads the layer
+// stack the model's architecture declared (ModelConfig::stack, runtime/models/) and runs a
+// forward step over a batch of sequences sharing a paged KV cache. It knows no architecture.
 #include <cstdint>
 #include <vector>
 
@@ -9,6 +9,7 @@
 #include "runtime/comm/communicator.hpp"
 #include "runtime/model/model_config.hpp"
 #include "runtime/model/shard_plan.hpp"
+#include "runtime/models/blocks/model_stack.hpp"
 
 namespace tessera::runtime {
 
@@ -23,7 +24,8 @@ class Transformer {
 
   // Runs one step and returns the logits of each sequence's last new token, [sequences, vocab]
   // on the group's first tensor-parallel rank (the others return their vocabulary block only).
-  // Throws Error(invalid_argument) for a token id outside the vocabulary.
+  // Throws Error(invalid_argument) for a token id outside the vocabulary, Error(unsupported) for
+  // input embeddings or multi-axis positions (no architecture takes them yet).
   Tensor forward(const ForwardBatch& batch, KvCache& cache);
 
   // Cache storage for this rank's kv heads.
@@ -36,29 +38,14 @@ class Transformer {
   std::int64_t parameter_count() const;
 
  private:
-  struct Layer {
-    Tensor input_norm, post_attention_norm;
-    Tensor qkv, qkv_bias, q_norm, k_norm, o, o_bias;
-    Tensor gate_up, gate_up_bias, down, down_bias;
-    std::int64_t sliding_window = 0;
-  };
-
   void check_plan() const;
-  void load_weights(const Checkpoint& checkpoint);
-  Layer load_layer(const Checkpoint& checkpoint, std::int64_t index);
-  void attention_block(const Layer& layer, KvLayer& kv, std::int64_t block_size,
-                       const ForwardBatch& batch, const Tensor& normed, Tensor& out);
-  void mlp_block(const Layer& layer, const Tensor& normed, Tensor& out);
-  void all_reduce(Tensor& partial_sums);
   Tensor forward_step(const ForwardBatch& batch, KvCache& cache);
 
   ModelConfig config_;
   ShardPlan plan_;
   Backend& backend_;
   Communicator& communicator_;
-  AttentionShape attention_shape_;
-  Tensor embed_tokens_, final_norm_, lm_head_, inv_freq_;
-  std::vector<Layer> layers_;
+  ModelStack stack_;
 };
 
 }  // namespace tessera::runtime

@@ -24,6 +24,13 @@ void WeightLoader::check_shape(const std::string& name,
                 "tensor " + name + " in " + info.file.string() + " has shape " +
                     shape_text(info.shape) + " but config.json implies " + shape_text(expected));
   }
+  // An FP8 weight is meaningful only with its scales, which no architecture reads yet: refuse it
+  // rather than compute with unscaled values.
+  if (info.dtype == DType::f8_e4m3) {
+    throw Error(ErrorCategory::unsupported,
+                "tensor " + name + " in " + info.file.string() +
+                    " is F8_E4M3; FP8 weights and their scales are not supported yet");
+  }
 }
 
 Tensor WeightLoader::whole(const std::string& name, std::vector<std::int64_t> shape) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "runtime/checkpoint/checkpoint.hpp"
+#include "tests/support/expect_error.hpp"
 #include "tests/support/safetensors_writer.hpp"
 
 namespace tessera::runtime {
@@ -50,6 +51,44 @@ TEST(CheckpointRead, F16Conversion) {
   EXPECT_EQ(x[2], -2.0f);
   EXPECT_EQ(x[3], 65504.0f);  // largest finite half
   EXPECT_EQ(x[4], -std::ldexp(1.0f, -14));  // smallest negative normal
+}
+
+// OCP FP8 E4M3 ("fn") bit patterns from the OCP 8-bit floating point specification's table.
+TEST(CheckpointRead, F8E4M3Conversion) {
+  test::TempDir dir;
+  const std::string bytes("\x38\xb8\x40\x7e\x01\x08\x00\x7f", 8);
+  test::write_file(dir / "model.safetensors", test::safetensors({{"x", "F8_E4M3", {8}, bytes}}));
+  const auto ckpt = Checkpoint::open(dir.path());
+  EXPECT_EQ(ckpt.tensor("x").dtype, DType::f8_e4m3);
+  const auto x = ckpt.read_f32("x");
+  ASSERT_EQ(x.size(), 8u);
+  EXPECT_EQ(x[0], 1.0f);
+  EXPECT_EQ(x[1], -1.0f);
+  EXPECT_EQ(x[2], 2.0f);
+  EXPECT_EQ(x[3], 448.0f);                  // largest finite
+  EXPECT_EQ(x[4], std::ldexp(1.0f, -9));    // smallest subnormal
+  EXPECT_EQ(x[5], std::ldexp(1.0f, -6));    // smallest normal
+  EXPECT_EQ(x[6], 0.0f);
+  EXPECT_TRUE(std::isnan(x[7]));            // the only NaN; there is no infinity
+}
+
+// A 1-byte weight is read as stored, slice by slice, for a backend that keeps it as FP8.
+TEST(CheckpointRead, RawBytesOfAColumnBlock) {
+  test::TempDir dir;
+  std::string bytes;
+  for (int i = 0; i < 12; ++i) bytes.push_back(static_cast<char>(i));  // 3x4, element = 4r + c
+  test::write_file(dir / "model.safetensors", test::safetensors({{"w", "F8_E4M3", {3, 4}, bytes}}));
+  const auto ckpt = Checkpoint::open(dir.path());
+  std::vector<std::byte> block(6);
+  ckpt.read_raw("w", block, {.col_begin = 1, .col_end = 3});
+  const std::vector<int> expected{1, 2, 5, 6, 9, 10};
+  for (std::size_t i = 0; i < block.size(); ++i) EXPECT_EQ(std::to_integer<int>(block[i]), expected[i]);
+  std::vector<std::byte> rows(4);
+  ckpt.read_raw("w", rows, {.row_begin = 2, .row_end = 3});
+  EXPECT_EQ(std::to_integer<int>(rows[3]), 11);
+  std::vector<std::byte> wrong(5);
+  test::expect_error_mentions(test::expect_error([&] { ckpt.read_raw("w", wrong, {.col_begin = 1, .col_end = 3}); }),
+                              C::checkpoint, {"'w'", "5 bytes", "6 elements"});
 }
 
 TEST(CheckpointRead, F32Passthrough) {

@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <string>
 
 #include "runtime/model/greedy_generation.hpp"
+#include "runtime/model/model_config.hpp"
+#include "runtime/models/registry.hpp"
 #include "tests/support/fixture_models.hpp"
 
 namespace tessera::testing {
@@ -48,10 +52,22 @@ TEST(GoldenFixtures, EverySupportedFamilyAndFormatIsCovered) {
   // The fixture set must keep covering what the golden test is meant to prove.
   const auto names = fixture_model_names();
   for (const char* required : {"llama2", "llama3_rope", "llama_linear_f16", "mistral_sliding",
-                               "qwen2_bias", "qwen3_qknorm"}) {
+                               "qwen2_bias", "qwen3_qknorm", "gemma3_text"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), required), names.end())
         << "missing fixture " << required << " in " << fixture_models_dir()
         << " (run tools/make_golden.py on the GPU machine)";
+  }
+}
+
+TEST(GoldenFixtures, EveryRegisteredArchitectureHasOne) {
+  std::set<std::string> covered;
+  for (const auto& name : fixture_model_names()) {
+    covered.insert(runtime::ModelConfig::load(fixture_models_dir() / name).model_type);
+  }
+  for (const runtime::Architecture* a : runtime::registered_architectures()) {
+    EXPECT_TRUE(covered.contains(std::string(a->model_type())))
+        << a->class_name() << " has no golden fixture in " << fixture_models_dir()
+        << " (add a spec to tools/make_golden.py and run it on the GPU machine)";
   }
 }
 

@@ -9,6 +9,12 @@ namespace {
 
 using nlohmann::json;
 
+// What the Llama family declares for its attention and MLP holds for every layer alike.
+bool qkv_bias(const ModelConfig& c) { return c.stack.layers.at(0).attention.qkv_bias; }
+bool o_bias(const ModelConfig& c) { return c.stack.layers.at(0).attention.o_bias; }
+bool mlp_bias(const ModelConfig& c) { return c.stack.layers.at(0).mlp.bias; }
+bool has_qk_norm(const ModelConfig& c) { return c.stack.layers.at(0).attention.q_norm.has_value(); }
+
 // Meta-Llama-3.1-8B-Instruct/config.json
 const json kLlama31 = json::parse(R"({
   "architectures": ["LlamaForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
@@ -56,7 +62,7 @@ ModelConfig parse(const json& j) { return ModelConfig::parse(j.dump(), "/models/
 
 TEST(ModelConfigFamilies, Llama31) {
   const auto c = parse(kLlama31);
-  EXPECT_EQ(c.family, ModelFamily::llama);
+  EXPECT_EQ(c.model_type, "llama");
   EXPECT_EQ(c.architecture, "LlamaForCausalLM");
   EXPECT_EQ(c.vocab_size, 128256);
   EXPECT_EQ(c.hidden_size, 4096);
@@ -67,18 +73,18 @@ TEST(ModelConfigFamilies, Llama31) {
   EXPECT_EQ(c.head_dim, 128);
   EXPECT_EQ(c.max_position_embeddings, 131072);
   EXPECT_DOUBLE_EQ(c.rms_norm_eps, 1e-5);
-  EXPECT_EQ(c.rope.kind, RopeConfig::Kind::llama3);
-  EXPECT_DOUBLE_EQ(c.rope.theta, 500000.0);
-  EXPECT_DOUBLE_EQ(c.rope.factor, 8.0);
-  EXPECT_DOUBLE_EQ(c.rope.low_freq_factor, 1.0);
-  EXPECT_DOUBLE_EQ(c.rope.high_freq_factor, 4.0);
-  EXPECT_EQ(c.rope.original_max_position_embeddings, 8192);
+  EXPECT_EQ(c.rope().kind, RopeConfig::Kind::llama3);
+  EXPECT_DOUBLE_EQ(c.rope().theta, 500000.0);
+  EXPECT_DOUBLE_EQ(c.rope().factor, 8.0);
+  EXPECT_DOUBLE_EQ(c.rope().low_freq_factor, 1.0);
+  EXPECT_DOUBLE_EQ(c.rope().high_freq_factor, 4.0);
+  EXPECT_EQ(c.rope().original_max_position_embeddings, 8192);
   EXPECT_FALSE(c.tie_word_embeddings);
-  EXPECT_FALSE(c.attention_bias);
-  EXPECT_FALSE(c.o_proj_bias);
-  EXPECT_FALSE(c.mlp_bias);
-  EXPECT_FALSE(c.qk_norm);
-  EXPECT_EQ(c.layer_sliding_window, std::vector<std::int64_t>(32, 0));
+  EXPECT_FALSE(qkv_bias(c));
+  EXPECT_FALSE(o_bias(c));
+  EXPECT_FALSE(mlp_bias(c));
+  EXPECT_FALSE(has_qk_norm(c));
+  EXPECT_EQ(c.layer_sliding_windows(), std::vector<std::int64_t>(32, 0));
   EXPECT_EQ(c.torch_dtype, "bfloat16");
 }
 
@@ -87,9 +93,9 @@ TEST(ModelConfigFamilies, LlamaBiases) {
   j["attention_bias"] = true;
   j["mlp_bias"] = true;
   const auto c = parse(j);
-  EXPECT_TRUE(c.attention_bias);
-  EXPECT_TRUE(c.o_proj_bias);
-  EXPECT_TRUE(c.mlp_bias);
+  EXPECT_TRUE(qkv_bias(c));
+  EXPECT_TRUE(o_bias(c));
+  EXPECT_TRUE(mlp_bias(c));
 }
 
 TEST(ModelConfigFamilies, LlamaDefaults) {
@@ -99,8 +105,8 @@ TEST(ModelConfigFamilies, LlamaDefaults) {
     j.erase(key);
   }
   const auto c = parse(j);
-  EXPECT_EQ(c.rope.kind, RopeConfig::Kind::default_);
-  EXPECT_DOUBLE_EQ(c.rope.theta, 10000.0);
+  EXPECT_EQ(c.rope().kind, RopeConfig::Kind::default_);
+  EXPECT_DOUBLE_EQ(c.rope().theta, 10000.0);
   EXPECT_DOUBLE_EQ(c.rms_norm_eps, 1e-6);
   EXPECT_EQ(c.num_key_value_heads, 32);
   EXPECT_FALSE(c.tie_word_embeddings);
@@ -111,46 +117,46 @@ TEST(ModelConfigFamilies, LlamaIgnoresSlidingWindowFields) {
   auto j = kLlama31;
   j["sliding_window"] = 128;
   j["layer_types"] = "not even a list";
-  EXPECT_EQ(parse(j).layer_sliding_window, std::vector<std::int64_t>(32, 0));
+  EXPECT_EQ(parse(j).layer_sliding_windows(), std::vector<std::int64_t>(32, 0));
 }
 
 TEST(ModelConfigFamilies, MistralSlidingWindow) {
   const auto c = parse(kMistral);
-  EXPECT_EQ(c.family, ModelFamily::mistral);
+  EXPECT_EQ(c.model_type, "mistral");
   EXPECT_EQ(c.head_dim, 128);
-  EXPECT_EQ(c.layer_sliding_window, std::vector<std::int64_t>(32, 4096));
-  EXPECT_FALSE(c.attention_bias);
-  EXPECT_FALSE(c.o_proj_bias);
-  EXPECT_FALSE(c.qk_norm);
+  EXPECT_EQ(c.layer_sliding_windows(), std::vector<std::int64_t>(32, 4096));
+  EXPECT_FALSE(qkv_bias(c));
+  EXPECT_FALSE(o_bias(c));
+  EXPECT_FALSE(has_qk_norm(c));
 }
 
 TEST(ModelConfigFamilies, MistralWithoutSlidingWindow) {
   auto j = kMistral;
   j["sliding_window"] = nullptr;  // Mistral-7B-v0.2 and later
-  EXPECT_EQ(parse(j).layer_sliding_window, std::vector<std::int64_t>(32, 0));
+  EXPECT_EQ(parse(j).layer_sliding_windows(), std::vector<std::int64_t>(32, 0));
   // Absent means HF's MistralConfig default of 4096, as transformers would load it.
   j.erase("sliding_window");
-  EXPECT_EQ(parse(j).layer_sliding_window, std::vector<std::int64_t>(32, 4096));
+  EXPECT_EQ(parse(j).layer_sliding_windows(), std::vector<std::int64_t>(32, 4096));
 }
 
 TEST(ModelConfigFamilies, MistralIgnoresAttentionBias) {
   auto j = kMistral;
   j["attention_bias"] = true;  // MistralAttention hard-codes bias=False
-  EXPECT_FALSE(parse(j).attention_bias);
+  EXPECT_FALSE(qkv_bias(parse(j)));
 }
 
 TEST(ModelConfigFamilies, Qwen2) {
   const auto c = parse(kQwen2);
-  EXPECT_EQ(c.family, ModelFamily::qwen2);
+  EXPECT_EQ(c.model_type, "qwen2");
   EXPECT_EQ(c.head_dim, 64);
   EXPECT_EQ(c.num_key_value_heads, 2);
-  EXPECT_TRUE(c.attention_bias);
-  EXPECT_FALSE(c.o_proj_bias);
-  EXPECT_FALSE(c.mlp_bias);
-  EXPECT_FALSE(c.qk_norm);
+  EXPECT_TRUE(qkv_bias(c));
+  EXPECT_FALSE(o_bias(c));
+  EXPECT_FALSE(mlp_bias(c));
+  EXPECT_FALSE(has_qk_norm(c));
   EXPECT_TRUE(c.tie_word_embeddings);
-  EXPECT_DOUBLE_EQ(c.rope.theta, 1e6);
-  EXPECT_EQ(c.layer_sliding_window, std::vector<std::int64_t>(24, 0));  // use_sliding_window false
+  EXPECT_DOUBLE_EQ(c.rope().theta, 1e6);
+  EXPECT_EQ(c.layer_sliding_windows(), std::vector<std::int64_t>(24, 0));  // use_sliding_window false
 }
 
 TEST(ModelConfigFamilies, Qwen2SlidingWindowAfterMaxWindowLayers) {
@@ -159,7 +165,7 @@ TEST(ModelConfigFamilies, Qwen2SlidingWindowAfterMaxWindowLayers) {
   j["sliding_window"] = 512;
   j["num_hidden_layers"] = 4;
   j["max_window_layers"] = 2;
-  EXPECT_EQ(parse(j).layer_sliding_window, (std::vector<std::int64_t>{0, 0, 512, 512}));
+  EXPECT_EQ(parse(j).layer_sliding_windows(), (std::vector<std::int64_t>{0, 0, 512, 512}));
 }
 
 TEST(ModelConfigFamilies, Qwen2LayerTypes) {
@@ -168,31 +174,31 @@ TEST(ModelConfigFamilies, Qwen2LayerTypes) {
   j["sliding_window"] = 256;
   j["num_hidden_layers"] = 3;
   j["layer_types"] = {"sliding_attention", "full_attention", "sliding_attention"};
-  EXPECT_EQ(parse(j).layer_sliding_window, (std::vector<std::int64_t>{256, 0, 256}));
+  EXPECT_EQ(parse(j).layer_sliding_windows(), (std::vector<std::int64_t>{256, 0, 256}));
   j["use_sliding_window"] = false;  // HF then drops sliding_window, so every layer is full
-  EXPECT_EQ(parse(j).layer_sliding_window, (std::vector<std::int64_t>{0, 0, 0}));
+  EXPECT_EQ(parse(j).layer_sliding_windows(), (std::vector<std::int64_t>{0, 0, 0}));
 }
 
 TEST(ModelConfigFamilies, Qwen3WithRopeParameters) {
   const auto c = parse(kQwen3);
-  EXPECT_EQ(c.family, ModelFamily::qwen3);
+  EXPECT_EQ(c.model_type, "qwen3");
   EXPECT_EQ(c.head_dim, 128);  // explicit, not 1024 / 16
-  EXPECT_TRUE(c.qk_norm);
-  EXPECT_FALSE(c.attention_bias);
-  EXPECT_FALSE(c.o_proj_bias);
-  EXPECT_EQ(c.rope.kind, RopeConfig::Kind::default_);
-  EXPECT_DOUBLE_EQ(c.rope.theta, 1e6);
+  EXPECT_TRUE(has_qk_norm(c));
+  EXPECT_FALSE(qkv_bias(c));
+  EXPECT_FALSE(o_bias(c));
+  EXPECT_EQ(c.rope().kind, RopeConfig::Kind::default_);
+  EXPECT_DOUBLE_EQ(c.rope().theta, 1e6);
   EXPECT_TRUE(c.tie_word_embeddings);
   EXPECT_EQ(c.torch_dtype, "bfloat16");
-  EXPECT_EQ(c.layer_sliding_window, std::vector<std::int64_t>(28, 0));
+  EXPECT_EQ(c.layer_sliding_windows(), std::vector<std::int64_t>(28, 0));
 }
 
 TEST(ModelConfigFamilies, Qwen3AttentionBiasCoversOProj) {
   auto j = kQwen3;
   j["attention_bias"] = true;
   const auto c = parse(j);
-  EXPECT_TRUE(c.attention_bias);
-  EXPECT_TRUE(c.o_proj_bias);
+  EXPECT_TRUE(qkv_bias(c));
+  EXPECT_TRUE(o_bias(c));
 }
 
 TEST(ModelConfigFamilies, NullHeadDimFallsBack) {
@@ -205,7 +211,7 @@ TEST(ModelConfigFamilies, ModelTypeWhenNoArchitectures) {
   auto j = kQwen2;
   j.erase("architectures");
   const auto c = parse(j);
-  EXPECT_EQ(c.family, ModelFamily::qwen2);
+  EXPECT_EQ(c.model_type, "qwen2");
   EXPECT_EQ(c.architecture, "qwen2");
 }
 
@@ -213,9 +219,9 @@ TEST(ModelConfigFamilies, LinearRopeWithLegacyTypeKey) {
   auto j = kLlama31;
   j["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
   const auto c = parse(j);
-  EXPECT_EQ(c.rope.kind, RopeConfig::Kind::linear);
-  EXPECT_DOUBLE_EQ(c.rope.factor, 2.0);
-  EXPECT_DOUBLE_EQ(c.rope.theta, 500000.0);
+  EXPECT_EQ(c.rope().kind, RopeConfig::Kind::linear);
+  EXPECT_DOUBLE_EQ(c.rope().factor, 2.0);
+  EXPECT_DOUBLE_EQ(c.rope().theta, 500000.0);
 }
 
 TEST(ModelConfigFamilies, Llama3RopeParametersSpelling) {
@@ -226,15 +232,15 @@ TEST(ModelConfigFamilies, Llama3RopeParametersSpelling) {
                           {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
                           {"original_max_position_embeddings", 8192}};
   const auto c = parse(j);
-  EXPECT_EQ(c.rope.kind, RopeConfig::Kind::llama3);
-  EXPECT_DOUBLE_EQ(c.rope.theta, 500000.0);
-  EXPECT_DOUBLE_EQ(c.rope.factor, 32.0);
+  EXPECT_EQ(c.rope().kind, RopeConfig::Kind::llama3);
+  EXPECT_DOUBLE_EQ(c.rope().theta, 500000.0);
+  EXPECT_DOUBLE_EQ(c.rope().factor, 32.0);
 }
 
 TEST(ModelConfigFamilies, LoadReadsConfigJson) {
   test::ConfigDir dir;
   dir.write("config.json", kMistral.dump(2));
-  EXPECT_EQ(ModelConfig::load(dir.path()).family, ModelFamily::mistral);
+  EXPECT_EQ(ModelConfig::load(dir.path()).model_type, "mistral");
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ TEST(ModelConfigLimits, HugeLayerCountIsRefusedBeforeAllocating) {
 TEST(ModelConfigLimits, LayerCountAtTheBoundIsAccepted) {
   auto j = kBase;
   j["num_hidden_layers"] = limits::kMaxLayers;
-  EXPECT_EQ(ModelConfig::parse(j.dump(), kSource).layer_sliding_window.size(),
+  EXPECT_EQ(ModelConfig::parse(j.dump(), kSource).layer_sliding_windows().size(),
             static_cast<std::size_t>(limits::kMaxLayers));
 }
 

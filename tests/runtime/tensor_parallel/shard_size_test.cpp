@@ -17,14 +17,20 @@ std::int64_t expected_parameters(const runtime::ModelConfig& c, const runtime::S
   const std::int64_t d = c.head_dim;
   const std::int64_t qkv_rows = (p.heads + 2 * p.kv_heads) * d;
   const bool rank0 = p.tp_rank() == 0;
-  std::int64_t layer = 2 * h;                       // input and post-attention norms
-  layer += qkv_rows * h + p.heads * d * h;          // q/k/v slices and o_proj columns
-  layer += 2 * p.intermediate * h + h * p.intermediate;  // gate/up slices and down columns
-  if (c.attention_bias) layer += qkv_rows;
-  if (c.qk_norm) layer += 2 * d;
-  if (c.o_proj_bias && rank0) layer += h;            // row-parallel biases: rank 0 adds them
-  if (c.mlp_bias) layer += 2 * p.intermediate + (rank0 ? h : 0);
-  return c.vocab_size * h + h + p.vocab * h + c.num_hidden_layers * layer;
+  std::int64_t layers = 0;
+  for (const runtime::LayerSpec& l : c.stack.layers) {
+    std::int64_t layer = 2 * h;                       // input and post-attention norms
+    if (l.attention_output_norm) layer += h;          // Gemma's norms after each sublayer
+    if (l.mlp_output_norm) layer += h;
+    layer += qkv_rows * h + p.heads * d * h;          // q/k/v slices and o_proj columns
+    layer += 2 * p.intermediate * h + h * p.intermediate;  // gate/up slices and down columns
+    if (l.attention.qkv_bias) layer += qkv_rows;
+    if (l.attention.q_norm) layer += 2 * d;
+    if (l.attention.o_bias && rank0) layer += h;      // row-parallel biases: rank 0 adds them
+    if (l.mlp.bias) layer += 2 * p.intermediate + (rank0 ? h : 0);
+    layers += layer;
+  }
+  return c.vocab_size * h + h + p.vocab * h + layers;
 }
 
 class ShardSizeTest : public ::testing::TestWithParam<std::string> {};
