@@ -33,14 +33,10 @@ struct ClusterHealth {
   std::int64_t reformations = 0;           // how often the group re-formed since start
 };
 
-// Errors of requests that failed because the cluster could not serve them (a lost worker, no
-// re-forming within the recovery timeout) begin with this, so that the HTTP layer can answer 503
-// (the server, not the request, is at fault) and a client can retry.
+// How the message of a request begins that failed because the cluster could not serve it (a
+// lost worker, no re-forming within the recovery timeout), for people to read. What the HTTP
+// layer acts on (503, retry) is the failure's category, ErrorCategory::unavailable.
 inline constexpr std::string_view kClusterUnavailable = "the cluster is unavailable: ";
-
-inline bool is_cluster_unavailable(std::string_view error) {
-  return error.substr(0, kClusterUnavailable.size()) == kClusterUnavailable;
-}
 
 // "2025-06-01T12:34:56Z", for messages and /health.
 inline std::string utc_text(SystemClock::time_point when) {

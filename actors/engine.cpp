@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "actors/cluster_head.hpp"
+#include "actors/failure_message.hpp"
 #include "actors/messages.hpp"
 #include "actors/request_sink.hpp"
 #include "actors/sampler_actor.hpp"
@@ -41,7 +42,9 @@ void register_message_types(caf::actor_system_config& cfg) {
       .add_message_type<FinishedSequence>("tessera.FinishedSequence")
       .add_message_type<SamplerBatch>("tessera.SamplerBatch")
       .add_message_type<RequestStart>("tessera.RequestStart")
-      .add_message_type<EngineStats>("tessera.EngineStats");
+      .add_message_type<EngineStats>("tessera.EngineStats")
+      // Also the context of the caf::errors that shards and node links fail with.
+      .add_message_type<Failure>("tessera.Failure");
 }
 
 void configure_actor_system(caf::actor_system_config& cfg) {
@@ -177,7 +180,8 @@ std::vector<ShardReady> ask_every_shard(caf::scoped_actor& self,
   for (std::size_t i = 0; i < replies.size(); ++i) {
     replies[i].receive([&](const ShardReady& r) { ready[i] = r; },
                        [&](caf::error& error) {
-                         failures += (failures.empty() ? "" : "; ") + self->system().render(error);
+                         failures += (failures.empty() ? "" : "; ") +
+                                     failure_of(self->system(), error).message;
                        });
   }
   return ready;
@@ -333,16 +337,24 @@ std::int64_t Engine::kv_cache_bytes_per_rank() const {
 
 Engine::~Engine() { shutdown(); }
 
-std::string Engine::validate(const GenerateRequest& r) const {
-  if (r.prompt.empty()) return "prompt: must hold at least one token id";
+// Each failure names its field twice: as data, for callers (the HTTP `param`), and as the start
+// of its message, for people.
+std::optional<Failure> Engine::validate(const GenerateRequest& r) const {
+  const auto refuse = [](std::string field, std::string message) {
+    return Failure{ErrorCategory::invalid_argument, std::move(field), std::move(message)};
+  };
+  if (r.prompt.empty()) return refuse("prompt", "prompt: must hold at least one token id");
   const auto vocab = model_config_.vocab_size;
   for (std::size_t i = 0; i < r.prompt.size(); ++i) {
     if (r.prompt[i] < 0 || r.prompt[i] >= vocab) {
-      return "prompt[" + std::to_string(i) + "]: token id " + std::to_string(r.prompt[i]) +
-             " is outside the vocabulary (0 to " + std::to_string(vocab - 1) + ")";
+      return refuse("prompt", "prompt[" + std::to_string(i) + "]: token id " +
+                                  std::to_string(r.prompt[i]) + " is outside the vocabulary (0 to " +
+                                  std::to_string(vocab - 1) + ")");
     }
   }
-  if (r.max_tokens < 1) return "max_tokens: must be at least 1, got " + std::to_string(r.max_tokens);
+  if (r.max_tokens < 1) {
+    return refuse("max_tokens", "max_tokens: must be at least 1, got " + std::to_string(r.max_tokens));
+  }
   // The binding limit is the smaller of the model's context and the KV pool, and the message
   // names which one it is. Compared as room left after the prompt, so that a max_tokens near
   // INT64_MAX cannot overflow past the check.
@@ -352,23 +364,26 @@ std::string Engine::validate(const GenerateRequest& r) const {
   const bool context_binds = context > 0 && context <= pool;
   const auto limit = context_binds ? context : pool;
   if (prompt > limit || r.max_tokens > limit - prompt) {
-    return "max_tokens: the prompt's " + std::to_string(prompt) + " tokens plus " +
-           std::to_string(r.max_tokens) + " new ones exceed " +
-           (context_binds ? "the model's context of " : "the KV pool's capacity of ") +
-           std::to_string(limit) + " tokens";
+    return refuse("max_tokens", "max_tokens: the prompt's " + std::to_string(prompt) +
+                                    " tokens plus " + std::to_string(r.max_tokens) +
+                                    " new ones exceed " +
+                                    (context_binds ? "the model's context of "
+                                                   : "the KV pool's capacity of ") +
+                                    std::to_string(limit) + " tokens");
   }
   for (std::size_t i = 0; i < r.stop.size(); ++i) {
-    if (r.stop[i].empty()) return "stop[" + std::to_string(i) + "]: must not be empty";
+    if (r.stop[i].empty()) return refuse("stop", "stop[" + std::to_string(i) + "]: must not be empty");
   }
   if (!r.stop.empty() && !has_tokenizer_) {
-    return "stop: stop strings need a tokenizer, and the model folder has no tokenizer.json";
+    return refuse("stop",
+                  "stop: stop strings need a tokenizer, and the model folder has no tokenizer.json");
   }
   try {
     r.sampling.validate("sampling.");
   } catch (const std::exception& e) {
-    return e.what();
+    return Failure::of(e);  // invalid_argument, its field "sampling.<name>"
   }
-  return {};
+  return std::nullopt;
 }
 
 RequestHandle Engine::submit(GenerateRequest request, std::function<void(const TokenEvent&)> on_token,
@@ -377,8 +392,8 @@ RequestHandle Engine::submit(GenerateRequest request, std::function<void(const T
   auto sink = std::make_shared<RequestSink>(id, std::move(on_token), std::move(on_final));
   RequestHandle handle(sink, control_);
   const auto prompt_tokens = static_cast<std::int64_t>(request.prompt.size());
-  if (auto error = validate(request); !error.empty()) {
-    sink->finish({id, "error", prompt_tokens, 0, error});
+  if (auto failure = validate(request)) {
+    sink->finish({id, "error", prompt_tokens, 0, std::move(*failure)});
     return handle;
   }
   {
@@ -396,7 +411,8 @@ RequestHandle Engine::submit(GenerateRequest request, std::function<void(const T
       return handle;
     }
   }
-  sink->finish({id, "error", prompt_tokens, 0, "the engine is shut down"});
+  sink->finish(
+      {id, "error", prompt_tokens, 0, {ErrorCategory::unavailable, {}, "the engine is shut down"}});
   return handle;
 }
 
@@ -449,7 +465,8 @@ void Engine::shutdown() {
     control_->open.clear();
     control_->scheduler = caf::actor{};
   }
-  for (auto& sink : left) sink->finish({sink->id(), "cancelled", 0, 0, "the engine shut down"});
+  const Failure stopped{ErrorCategory::unavailable, {}, "the engine shut down"};
+  for (auto& sink : left) sink->finish({sink->id(), "cancelled", 0, 0, stopped});
   for (auto& shard : shards_) caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
   if (sampler_) caf::anon_send_exit(sampler_, caf::exit_reason::user_shutdown);
   if (scheduler_) caf::anon_send_exit(scheduler_, caf::exit_reason::user_shutdown);

@@ -66,8 +66,9 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Thread-safe. Invalid requests (and any submitted after shutdown) get an "error" FinalEvent
-  // naming the field, delivered before submit returns. Callbacks run on an actor thread: keep
+  // Thread-safe. Invalid requests get an "error" FinalEvent whose failure is invalid_argument
+  // with the field at fault, any submitted after shutdown one that is unavailable; both are
+  // delivered before submit returns. Callbacks run on an actor thread: keep
   // them short and never block in them on another request of this engine.
   RequestHandle submit(GenerateRequest request,
                        std::function<void(const TokenEvent&)> on_token = {},
@@ -95,7 +96,7 @@ class Engine {
 
  private:
   Engine() = default;
-  std::string validate(const GenerateRequest& request) const;  // empty when valid
+  std::optional<Failure> validate(const GenerateRequest& request) const;  // none when valid
 
   EngineConfig config_;
   runtime::ModelConfig model_config_;

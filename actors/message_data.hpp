@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "actors/request.hpp"
+#include "runtime/core/failure.hpp"
 #include "runtime/sampling/sampling_params.hpp"
 
 namespace tessera::actors {
@@ -56,7 +57,7 @@ struct ShardAck {
   std::uint64_t step = 0;
   std::int32_t rank = 0;
   bool healthy = true;
-  std::string error;
+  Failure failure;  // when not healthy
 };
 
 // A shard's answer to both steps of its start-up. To init_atom (it loaded its weights and joined
@@ -76,7 +77,7 @@ struct ShardReady {
 struct FinishedSequence {
   std::uint64_t seq_id = 0;
   std::string reason;
-  std::string error;
+  Failure failure;  // for "error" and "cancelled"
 };
 
 // Scheduler -> sampler after each step: the accepted tokens, then the sequences that ended.

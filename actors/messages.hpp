@@ -9,7 +9,9 @@
 #include <caf/fwd.hpp>
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
 #include <caf/type_id.hpp>
+#include <string>
 
 #include "actors/message_data.hpp"
 
@@ -47,7 +49,7 @@ typename Inspector::result_type inspect(Inspector& f, StepResult& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ShardAck& x) {
-  return f(caf::meta::type_name("ShardAck"), x.step, x.rank, x.healthy, x.error);
+  return f(caf::meta::type_name("ShardAck"), x.step, x.rank, x.healthy, x.failure);
 }
 
 template <class Inspector>
@@ -58,7 +60,7 @@ typename Inspector::result_type inspect(Inspector& f, ShardReady& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, FinishedSequence& x) {
-  return f(caf::meta::type_name("FinishedSequence"), x.seq_id, x.reason, x.error);
+  return f(caf::meta::type_name("FinishedSequence"), x.seq_id, x.reason, x.failure);
 }
 
 template <class Inspector>
@@ -79,6 +81,26 @@ typename Inspector::result_type inspect(Inspector& f, EngineStats& x) {
 }
 
 }  // namespace tessera::actors
+
+namespace tessera {
+
+// A failure crosses nodes with its category as a number, checked when it arrives: a peer of
+// another build must not smuggle in a value the switches over ErrorCategory do not know.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Failure& x) {
+  auto category = static_cast<std::int32_t>(x.category);
+  auto restore_category = caf::meta::load_callback([&]() -> caf::error {
+    if (category < 0 || category > static_cast<std::int32_t>(ErrorCategory::internal)) {
+      return caf::make_error(caf::sec::invalid_argument,
+                             "Failure: unknown error category " + std::to_string(category));
+    }
+    x.category = static_cast<ErrorCategory>(category);
+    return caf::error{};
+  });
+  return f(caf::meta::type_name("Failure"), category, x.field, x.message, restore_category);
+}
+
+}  // namespace tessera
 
 namespace tessera::runtime {
 
@@ -117,6 +139,7 @@ CAF_ADD_TYPE_ID(tessera_actors, (tessera::actors::SamplerBatch))
 CAF_ADD_TYPE_ID(tessera_actors, (tessera::actors::RequestStart))
 CAF_ADD_TYPE_ID(tessera_actors, (tessera::actors::EngineStats))
 CAF_ADD_TYPE_ID(tessera_actors, (tessera::actors::RequestSinkPtr))
+CAF_ADD_TYPE_ID(tessera_actors, (tessera::Failure))
 // 0.17 atoms are compile-time constants (at most 10 characters) and need no ID.
 CAF_ADD_ATOM(tessera_actors, tessera::actors, init_atom, "init")
 CAF_ADD_ATOM(tessera_actors, tessera::actors, allocate_atom, "allocate")

@@ -1,11 +1,12 @@
 #include <caf/all.hpp>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "actors/failure_message.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
+#include "runtime/core/log.hpp"
 
 namespace tessera::actors {
 namespace {
@@ -28,8 +29,14 @@ std::string worker_name(const HeadNodeLinkConfig& c) {
          ranks + ")";
 }
 
-caf::error link_error(HeadLinkActor* self, const std::string& what) {
-  return caf::make_error(caf::sec::runtime_error, worker_name(self->state.config) + ": " + what);
+// The worker's failure as it said it (category and field kept), naming the worker.
+caf::error link_error(HeadLinkActor* self, const Failure& failure) {
+  return to_caf_error(failure.within(worker_name(self->state.config) + ": "));
+}
+
+// The worker is gone: the cluster, not the request, is at fault, and may recover.
+caf::error lost_error(HeadLinkActor* self) {
+  return link_error(self, {ErrorCategory::unavailable, {}, "lost: " + self->state.lost});
 }
 
 // The request whose answer arrived or failed, if nobody failed it already.
@@ -49,7 +56,7 @@ caf::response_promise forward(HeadLinkActor* self, Timeout timeout, const Ts&...
   auto promise = self->make_response_promise();
   auto& state = self->state;
   if (!state.lost.empty()) {
-    promise.deliver(link_error(self, "lost: " + state.lost));
+    promise.deliver(lost_error(self));
     return promise;
   }
   const auto id = state.next_request++;
@@ -60,7 +67,7 @@ caf::response_promise forward(HeadLinkActor* self, Timeout timeout, const Ts&...
             if (auto p = take(self, id)) p->deliver(std::move(reply));
           },
           [=](caf::error& error) {
-            if (auto p = take(self, id)) p->deliver(link_error(self, self->system().render(error)));
+            if (auto p = take(self, id)) p->deliver(link_error(self, failure_of(self->system(), error)));
           });
   return promise;
 }
@@ -80,14 +87,13 @@ caf::behavior head_node_link(HeadLinkActor* self, HeadNodeLinkConfig config) {
     // A replaced worker's link may report its end late; only the current one matters.
     if (down.source != state.config.worker_link.address()) return;
     state.lost = self->system().render(down.reason);
-    std::fprintf(stderr, "tessera: lost %s: %s\n", worker_name(state.config).c_str(),
-                 state.lost.c_str());
+    logger().info("lost {}: {}", worker_name(state.config), state.lost);
     // The listener hears of the loss before any failed answer below: messages from one actor
     // to another arrive in order, so the scheduler knows which worker to blame for them.
     tell_lost(self);
     auto outstanding = std::move(state.outstanding);
     state.outstanding.clear();
-    for (auto& [id, promise] : outstanding) promise.deliver(link_error(self, "lost: " + state.lost));
+    for (auto& [id, promise] : outstanding) promise.deliver(lost_error(self));
   });
   return {
       [=](mn_watch_atom, const caf::actor& listener) {

@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 
+#include "actors/failure_message.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
 
@@ -17,12 +18,21 @@ struct WorkerLinkState {
 
 using WorkerLinkActor = caf::stateful_actor<WorkerLinkState>;
 
-// Every local shard's answer to one message, as they arrive.
+// Every local shard's answer to one message, in rank order: its reply, or how it failed.
 template <class Reply>
 struct Gathered {
   std::vector<std::optional<Reply>> replies;
-  std::string failures;  // "rank 2: …; rank 3: …"
+  std::vector<std::optional<Failure>> failed;
   std::size_t left = 0;
+
+  // What failed, as one failure: "rank 2: …; rank 3: …", the lowest rank's category and field.
+  std::optional<Failure> failures() const {
+    std::optional<Failure> all;
+    for (const auto& failure : failed) {
+      if (failure) add_failure(all, *failure);
+    }
+    return all;
+  }
 };
 
 // Sends `message` to every local shard and, once all answered, hands what came back to `finish`.
@@ -32,6 +42,7 @@ void fan_out(WorkerLinkActor* self, Timeout timeout, const caf::message& message
   const auto& shards = self->state.shards;
   auto gathered = std::make_shared<Gathered<Reply>>();
   gathered->replies.resize(shards.size());
+  gathered->failed.resize(shards.size());
   gathered->left = shards.size();
   // Shared by every reply handler; the last one to arrive calls it (it delivers a promise, which
   // is not const).
@@ -47,8 +58,7 @@ void fan_out(WorkerLinkActor* self, Timeout timeout, const caf::message& message
               done();
             },
             [=](caf::error& error) {
-              auto& failures = gathered->failures;
-              failures += (failures.empty() ? "" : "; ") + self->system().render(error);
+              gathered->failed[i] = failure_of(self->system(), error);
               done();
             });
   }
@@ -60,8 +70,8 @@ caf::response_promise gather_ready(WorkerLinkActor* self, caf::message message) 
   auto promise = self->make_response_promise();
   fan_out<ShardReady>(self, self->state.config.start_timeout, message,
                       [promise](Gathered<ShardReady>& gathered) mutable {
-                        if (!gathered.failures.empty()) {
-                          promise.deliver(caf::make_error(caf::sec::runtime_error, gathered.failures));
+                        if (auto failures = gathered.failures()) {
+                          promise.deliver(to_caf_error(std::move(*failures)));
                           return;
                         }
                         const auto tightest = std::min_element(
@@ -79,13 +89,12 @@ caf::response_promise gather_acks(WorkerLinkActor* self, const StepPlan& plan) {
   const std::uint64_t step = plan.step;
   fan_out<ShardAck>(self, caf::infinite, caf::make_message(plan),
                     [promise, step](Gathered<ShardAck>& gathered) mutable {
-                      ShardAck ack{step, gathered.replies.front() ? gathered.replies.front()->rank : 0,
-                                   gathered.failures.empty(), gathered.failures};
+                      auto failures = gathered.failures();  // ranks that did not answer
                       for (const auto& reply : gathered.replies) {
-                        if (!reply || reply->healthy) continue;
-                        ack.healthy = false;
-                        ack.error += (ack.error.empty() ? "" : "; ") + reply->error;
+                        if (reply && !reply->healthy) add_failure(failures, reply->failure);
                       }
+                      ShardAck ack{step, gathered.replies.front() ? gathered.replies.front()->rank : 0,
+                                   !failures, failures.value_or(Failure{})};
                       promise.deliver(std::move(ack));
                     });
   return promise;

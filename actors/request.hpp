@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/core/failure.hpp"
 #include "runtime/sampling/sampling_params.hpp"
 
 namespace tessera::actors {
@@ -35,7 +36,9 @@ struct FinalEvent {
   std::string finish_reason;  // "stop", "length", "cancelled" or "error"
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
-  std::string error;  // why, when finish_reason is "error"
+  // Why, when finish_reason is "error" (or "cancelled"): its category says whose fault it was
+  // (the request's, or the server's for now: unavailable), its field which request field.
+  Failure failure;
 };
 
 }  // namespace tessera::actors

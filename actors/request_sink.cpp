@@ -1,7 +1,8 @@
 #include "actors/request_sink.hpp"
 
 #include <exception>
-#include <iostream>
+
+#include "runtime/core/log.hpp"
 
 namespace tessera::actors {
 
@@ -17,7 +18,7 @@ void RequestSink::token(const TokenEvent& event) {
   try {
     on_token_(event);
   } catch (const std::exception& e) {
-    std::cerr << "tessera: on_token callback of request " << id_ << " threw: " << e.what() << "\n";
+    logger().error("on_token callback of request {} threw: {}", id_, e.what());
   }
 }
 
@@ -32,8 +33,7 @@ bool RequestSink::finish(FinalEvent event) {
     try {
       on_final_(event);
     } catch (const std::exception& e) {
-      std::cerr << "tessera: on_final callback of request " << id_ << " threw: " << e.what()
-                << "\n";
+      logger().error("on_final callback of request {} threw: {}", id_, e.what());
     }
   }
   std::function<void(std::uint64_t)> on_done;

@@ -21,7 +21,7 @@ class RequestSink {
   RequestSink(std::uint64_t id, TokenCallback on_token, FinalCallback on_final);
 
   std::uint64_t id() const { return id_; }
-  // Ignored once the request has finished. A throwing callback is reported on stderr and
+  // Ignored once the request has finished. A throwing callback is logged and
   // swallowed: a client's bug must not take the sampler down with it.
   void token(const TokenEvent& event);
   // Delivers the final event unless one was delivered already; returns whether this one was.

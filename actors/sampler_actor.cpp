@@ -31,11 +31,11 @@ struct SamplerState {
 using SamplerActor = caf::stateful_actor<SamplerState>;
 
 void finish(SamplerActor* self, std::uint64_t id, const std::string& reason,
-            const std::string& error) {
+            const Failure& failure) {
   auto it = self->state.streams.find(id);
   if (it == self->state.streams.end()) return;
   it->second.sink->finish(
-      {id, reason, it->second.prompt_tokens, it->second.completion_tokens, error});
+      {id, reason, it->second.prompt_tokens, it->second.completion_tokens, failure});
   self->state.streams.erase(it);
 }
 
@@ -87,7 +87,9 @@ void on_batch(SamplerActor* self, const SamplerBatch& batch) {
     } catch (const std::exception& e) {
       stream.sink->token(event);
       self->send(self->state.scheduler, finished_atom::value, token.seq_id);
-      finish(self, token.seq_id, "error", std::string("detokenizing: ") + e.what());
+      // The model's own token, not the client's text: the server's fault whatever was thrown.
+      finish(self, token.seq_id, "error",
+             {ErrorCategory::internal, {}, std::string("detokenizing: ") + e.what()});
       continue;
     }
     stream.sink->token(event);
@@ -100,7 +102,7 @@ void on_batch(SamplerActor* self, const SamplerBatch& batch) {
   for (const auto& f : batch.finished) {
     auto it = streams.find(f.seq_id);
     if (it == streams.end()) continue;
-    finish(self, f.seq_id, f.reason, f.error);
+    finish(self, f.seq_id, f.reason, f.failure);
   }
 }
 
@@ -121,7 +123,8 @@ caf::behavior sampler(SamplerActor* self, SamplerConfig config) {
       [=](shutdown_atom) {
         std::vector<std::uint64_t> open;
         for (const auto& [id, stream] : self->state.streams) open.push_back(id);
-        for (const auto id : open) finish(self, id, "cancelled", "the engine is shutting down");
+        const Failure stopping{ErrorCategory::unavailable, {}, "the engine is shutting down"};
+        for (const auto id : open) finish(self, id, "cancelled", stopping);
         return true;
       },
   };

@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/failure_message.hpp"
 #include "actors/messages.hpp"
 #include "actors/scheduler_state.hpp"
 
@@ -12,11 +13,11 @@ void send_to_sampler(SchedulerActor* self, SamplerBatch batch) {
   self->send(self->state.config.sampler, std::move(batch));
 }
 
-bool end_with_error(SchedulerActor* self, std::uint64_t id, const std::string& error,
+bool end_with_error(SchedulerActor* self, std::uint64_t id, const Failure& failure,
                     SamplerBatch& batch) {
   self->state.started.erase(id);
   if (!self->state.planner->remove(id)) return false;
-  batch.finished.push_back({id, "error", error});
+  batch.finished.push_back({id, "error", failure});
   return true;
 }
 
@@ -25,15 +26,18 @@ namespace {
 // Ends the still-known sequences of a failed step with an error event; on a cluster head the
 // recovery decides when, and with which words.
 void fail_step(SchedulerActor* self, const std::vector<std::uint64_t>& ids,
-               const caf::error& error) {
-  const auto message = self->system().render(error);
+               const Failure& failure) {
   if (self->state.config.recovery) {
-    on_step_failed(self, ids, message);
+    on_step_failed(self, ids, failure);
     return;
   }
   SamplerBatch batch;
-  for (const auto id : ids) end_with_error(self, id, message, batch);
+  for (const auto id : ids) end_with_error(self, id, failure, batch);
   send_to_sampler(self, std::move(batch));
+}
+
+Failure shutting_down() {
+  return {ErrorCategory::unavailable, {}, "the engine is shutting down"};
 }
 
 void step_over(SchedulerActor* self) {
@@ -76,10 +80,10 @@ void dispatch(SchedulerActor* self, StepPlan plan) {
         .then(
             [=](const ShardAck& ack) {
               if (!ack.healthy) {
-                fail_step(self, *ids, caf::make_error(caf::sec::runtime_error, ack.error));
+                fail_step(self, *ids, ack.failure);
               }
             },
-            [=](caf::error& error) { fail_step(self, *ids, error); });
+            [=](caf::error& error) { fail_step(self, *ids, failure_of(self->system(), error)); });
   }
   self->request(shards[driver], caf::infinite, message)
       .then(
@@ -88,7 +92,7 @@ void dispatch(SchedulerActor* self, StepPlan plan) {
           },
           [=](caf::error& error) {
             if (!self->state.watch.end(step)) return;  // the step timeout failed it already
-            fail_step(self, *ids, error);
+            fail_step(self, *ids, failure_of(self->system(), error));
             step_over(self);
           });
 }
@@ -100,9 +104,9 @@ void on_step_watch(SchedulerActor* self) {
   if (!fired.overrun) return;
   const auto timeout = self->state.config.step_timeout;
   fail_step(self, *fired.overrun->ids,
-            caf::make_error(caf::sec::request_timeout,
-                            "step " + std::to_string(fired.overrun->step) + " took longer than " +
-                                std::to_string(timeout.count()) + " ms (the step timeout)"));
+            {ErrorCategory::internal, {},
+             "step " + std::to_string(fired.overrun->step) + " took longer than " +
+                 std::to_string(timeout.count()) + " ms (the step timeout)"});
   step_over(self);
 }
 
@@ -128,13 +132,13 @@ caf::behavior scheduler(SchedulerActor* self, SchedulerConfig config) {
                            request.skip_special_tokens, request.sampling.logprobs};
         self->send(state.config.sampler, start_atom::value, std::move(start), sink);
         if (state.stopping) {
-          send_to_sampler(self, {{}, {{id, "cancelled", "the engine is shutting down"}}});
+          send_to_sampler(self, {{}, {{id, "cancelled", shutting_down()}}});
           return;
         }
         try {
           state.planner->submit(to_state(id, request));
         } catch (const std::exception& e) {
-          send_to_sampler(self, {{}, {{id, "error", e.what()}}});
+          send_to_sampler(self, {{}, {{id, "error", Failure::of(e)}}});
           return;
         }
         on_queued(self, id);
@@ -165,7 +169,7 @@ caf::behavior scheduler(SchedulerActor* self, SchedulerConfig config) {
         SamplerBatch batch;
         for (const auto id : state.planner->ids()) {
           state.planner->remove(id);
-          batch.finished.push_back({id, "cancelled", "the engine is shutting down"});
+          batch.finished.push_back({id, "cancelled", shutting_down()});
         }
         state.started.clear();
         send_to_sampler(self, std::move(batch));

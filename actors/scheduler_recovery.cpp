@@ -2,12 +2,14 @@
 // requests wait (bounded), and re-form the group once every worker is back. The protocol is
 // described in scheduler_actor.hpp.
 #include <caf/all.hpp>
-#include <cstdio>
+#include <cstdio>  // snprintf
 #include <functional>
 #include <memory>
 
+#include "actors/failure_message.hpp"
 #include "actors/messages.hpp"
 #include "actors/scheduler_state.hpp"
+#include "runtime/core/log.hpp"
 
 namespace tessera::actors {
 namespace {
@@ -18,8 +20,9 @@ std::string seconds_text(std::chrono::milliseconds duration) {
   return text;
 }
 
-std::string unavailable(const std::string& detail) {
-  return std::string(kClusterUnavailable) + detail;
+// A request the cluster could not serve: the server's fault for now, so the client may retry.
+Failure unavailable(const std::string& detail) {
+  return {ErrorCategory::unavailable, {}, std::string(kClusterUnavailable) + detail};
 }
 
 const RecoveryConfig& recovery(const SchedulerActor* self) { return *self->state.config.recovery; }
@@ -91,7 +94,7 @@ void ask_ranks(SchedulerActor* self, const std::vector<std::size_t>& ranks,
             },
             [=](caf::error& error) {
               auto& failures = gathered->failures;
-              failures += (failures.empty() ? "" : "; ") + self->system().render(error);
+              failures += (failures.empty() ? "" : "; ") + failure_of(self->system(), error).message;
               answered();
             });
   }
@@ -101,7 +104,7 @@ void regroup_failed(SchedulerActor* self, const std::string& failures) {
   auto& o = self->state.outage;
   o.regrouping = false;
   o.last_failure = failures;
-  std::fprintf(stderr, "tessera: re-forming the group failed: %s\n", failures.c_str());
+  logger().info("re-forming the group failed: {}", failures);
   publish_health(self);
   // A worker lost again waits for mn_back; otherwise try again shortly under a new prefix.
   if (o.missing.empty()) self->delayed_send(self, recovery(self).retry, regroup_atom::value);
@@ -114,8 +117,7 @@ void reformed(SchedulerActor* self) {
   o.cause.clear();
   o.last_failure.clear();
   ++o.reformations;
-  std::fprintf(stderr, "tessera: cluster re-formed (group %lld); serving again\n",
-               static_cast<long long>(o.generation));
+  logger().info("cluster re-formed (group {}); serving again", o.generation);
   publish_health(self);
   kick(self);
 }
@@ -129,8 +131,8 @@ void regroup(SchedulerActor* self) {
   o.regrouping = true;
   const auto generation = ++o.generation;
   const std::string prefix = "tessera.g" + std::to_string(generation);
-  std::fprintf(stderr, "tessera: re-forming the group of %zu node link(s) and shards (store prefix %s)\n",
-               state.config.shards.size(), prefix.c_str());
+  logger().info("re-forming the group of {} node link(s) and shards (store prefix {})",
+                state.config.shards.size(), prefix);
   publish_health(self);
   std::vector<std::size_t> every(state.config.shards.size());
   for (std::size_t i = 0; i < every.size(); ++i) every[i] = i;
@@ -179,7 +181,7 @@ void publish_health(SchedulerActor* self) {
 }
 
 void on_step_failed(SchedulerActor* self, const std::vector<std::uint64_t>& ids,
-                    const std::string& error) {
+                    const Failure& failure) {
   auto& o = self->state.outage;
   if (!o.missing.empty()) {  // a lost worker is the cause; its words are clearer
     SamplerBatch batch;
@@ -189,8 +191,8 @@ void on_step_failed(SchedulerActor* self, const std::vector<std::uint64_t>& ids,
   }
   // The ranks' collectives may now be out of step: the group must re-form. Which worker (if
   // any) was lost its node link may say a moment later; until then the requests wait.
-  break_group(self, "a step failed: " + error);
-  o.failed_steps.emplace_back(ids, error);
+  break_group(self, "a step failed: " + failure.message);
+  o.failed_steps.emplace_back(ids, failure);
   if (!o.settling) {
     o.settling = true;
     self->delayed_send(self, recovery(self).settle, mn_settle_atom::value);
@@ -218,17 +220,16 @@ caf::message_handler recovery_handlers(SchedulerActor* self) {
         o.missing[worker_id] = MissingWorker{worker_id, name, reason, SystemClock::now()};
         if (!state.config.recovery) return;
         break_group(self, name + " was lost");
-        std::fprintf(stderr,
-                     "tessera: the cluster is degraded: %s was lost; requests wait up to %s for "
-                     "it to join again\n",
-                     name.c_str(), seconds_text(recovery(self).recovery_timeout).c_str());
+        logger().info("the cluster is degraded: {} was lost; requests wait up to {} for it to join "
+                      "again",
+                      name, seconds_text(recovery(self).recovery_timeout));
         // Its ranks' KV state is gone: every sequence that reached the shards ends now.
-        const auto error = unavailable(name + " was lost (" + reason + ")");
+        const auto failure = unavailable(name + " was lost (" + reason + ")");
         SamplerBatch batch;
         const auto started = state.started;
-        for (const auto id : started) end_with_error(self, id, error, batch);
-        for (const auto& [ids, step_error] : o.failed_steps) {
-          for (const auto id : ids) end_with_error(self, id, error, batch);
+        for (const auto id : started) end_with_error(self, id, failure, batch);
+        for (const auto& [ids, step_failure] : o.failed_steps) {
+          for (const auto id : ids) end_with_error(self, id, failure, batch);
         }
         o.failed_steps.clear();
         send_to_sampler(self, std::move(batch));
@@ -236,7 +237,7 @@ caf::message_handler recovery_handlers(SchedulerActor* self) {
       },
       [=](mn_back_atom) {
         self->state.outage.missing.clear();
-        std::fprintf(stderr, "tessera: every lost worker is back\n");
+        logger().info("every lost worker is back");
         publish_health(self);
         on_idle(self);
       },
@@ -246,9 +247,9 @@ caf::message_handler recovery_handlers(SchedulerActor* self) {
         o.settling = false;
         SamplerBatch batch;
         std::string cause;
-        for (const auto& [ids, error] : o.failed_steps) {
-          for (const auto id : ids) end_with_error(self, id, unavailable(error), batch);
-          if (cause.empty()) cause = error;
+        for (const auto& [ids, failure] : o.failed_steps) {
+          for (const auto id : ids) end_with_error(self, id, unavailable(failure.message), batch);
+          if (cause.empty()) cause = failure.message;
         }
         o.failed_steps.clear();
         // The re-formed group starts with no per-sequence state on any rank (sampling streams,

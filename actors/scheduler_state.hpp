@@ -29,7 +29,7 @@ struct Outage {
   std::int64_t reformations = 0;
   std::string last_failure;  // of the last attempt to re-form
   bool settling = false;     // a failed step waits for news of a lost worker
-  std::vector<std::pair<std::vector<std::uint64_t>, std::string>> failed_steps;
+  std::vector<std::pair<std::vector<std::uint64_t>, Failure>> failed_steps;
 };
 
 struct SchedulerState {
@@ -51,13 +51,13 @@ using SchedulerActor = caf::stateful_actor<SchedulerState>;
 void kick(SchedulerActor* self);
 void send_to_sampler(SchedulerActor* self, SamplerBatch batch);
 // Ends `id` with an error when the planner still knows it; whether it did.
-bool end_with_error(SchedulerActor* self, std::uint64_t id, const std::string& error,
+bool end_with_error(SchedulerActor* self, std::uint64_t id, const Failure& failure,
                     SamplerBatch& batch);
 
 // scheduler_recovery.cpp (every one a no-op on a single node)
 bool recovering(const SchedulerActor* self);  // a cluster head whose group is broken
 void on_step_failed(SchedulerActor* self, const std::vector<std::uint64_t>& ids,
-                    const std::string& error);
+                    const Failure& failure);
 void on_idle(SchedulerActor* self);  // no step in flight any more: re-form if it may
 void on_queued(SchedulerActor* self, std::uint64_t id);  // a request waits while broken
 caf::message_handler recovery_handlers(SchedulerActor* self);  // mn_lost, mn_back, …

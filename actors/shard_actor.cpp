@@ -8,6 +8,7 @@
 
 #include "actors/block_tables.hpp"
 #include "actors/group_communicator.hpp"
+#include "actors/failure_message.hpp"
 #include "actors/messages.hpp"
 #include "runtime/backend/cpu_backend.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
@@ -53,9 +54,11 @@ std::uint64_t mix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-caf::error failure(const ShardState& state, const std::string& what) {
-  return caf::make_error(caf::sec::runtime_error,
-                         "rank " + std::to_string(state.config.rank) + ": " + what);
+// What went wrong, as the exception said it (its category and field kept), naming the rank and
+// `doing` what: "rank 2: step 7: …".
+caf::error failure(const ShardState& state, const std::exception& e, const std::string& doing = {}) {
+  return to_caf_error(
+      Failure::of(e).within("rank " + std::to_string(state.config.rank) + ": " + doing));
 }
 
 // Joins the group under state.store_prefix (the cluster picks a new one each time it re-forms,
@@ -205,18 +208,18 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
         try {
           load(state);
         } catch (const std::exception& e) {
-          return failure(state, e.what());
+          return failure(state, e);
         }
         return state.ready;
       },
       [=](allocate_atom, std::int64_t blocks) -> caf::result<ShardReady> {
         auto& state = self->state;
         try {
-          if (!state.model) throw std::runtime_error("the shard was never initialised");
+          if (!state.model) throw Error(ErrorCategory::internal, "the shard was never initialised");
           state.cache = runtime::KvCache{};  // a second allocate replaces the pool, not adds one
           state.cache = state.model->allocate_cache(blocks, state.config.block_size);
         } catch (const std::exception& e) {
-          return failure(state, "allocating " + std::to_string(blocks) + " KV blocks: " + e.what());
+          return failure(state, e, "allocating " + std::to_string(blocks) + " KV blocks: ");
         }
         state.ready.kv_blocks = blocks;
         return state.ready;
@@ -236,7 +239,7 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
           }
         } catch (const std::exception& e) {
           state.communicator.reset();
-          return failure(state, "re-forming the group under '" + prefix + "': " + e.what());
+          return failure(state, e, "re-forming the group under '" + prefix + "': ");
         }
         return state.ready;
       },
@@ -245,7 +248,8 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
         auto& state = self->state;
         try {
           if (!state.model || state.cache.layers.empty()) {
-            throw std::runtime_error("the shard has no KV pool yet (it needs init, then allocate)");
+            throw Error(ErrorCategory::internal,
+                        "the shard has no KV pool yet (it needs init, then allocate)");
           }
           for (const auto id : plan.released) state.sampling.erase(id);
           state.tables.apply(plan);
@@ -269,7 +273,7 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
           }
           return caf::make_message(ShardAck{plan.step, state.config.rank, true, {}});
         } catch (const std::exception& e) {
-          return failure(state, std::string("step ") + std::to_string(plan.step) + ": " + e.what());
+          return failure(state, e, "step " + std::to_string(plan.step) + ": ");
         }
       },
   };

@@ -70,7 +70,7 @@ double decode_step_ms(actors::Engine& engine, int tokens) {
   const auto final = future.get();
   if (final.finish_reason != "length" || seen != tokens) {
     throw std::runtime_error("request ended '" + final.finish_reason + "' after " +
-                             std::to_string(seen) + " tokens: " + final.error);
+                             std::to_string(seen) + " tokens: " + final.failure.message);
   }
   return std::chrono::duration<double, std::milli>(last - first).count() /
          static_cast<double>(tokens - 1);

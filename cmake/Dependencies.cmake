@@ -2,6 +2,9 @@
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
+# libspdlog-dev: the one logger (runtime/core/log.hpp). Debian builds it against its libfmt-dev
+# (SPDLOG_FMT_EXTERNAL), which spdlog::spdlog carries along.
+find_package(spdlog REQUIRED)
 # Boost.Beast and Asio (libboost-dev) are header-only: the HTTP server needs no Boost library.
 find_package(Boost 1.74 REQUIRED)
 # Debian's libgloo-dev: CPU collectives over TCP; its imported target is `gloo`.

@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < c.tokens.size(); ++i) std::cout << (i ? " " : "") << c.tokens[i];
       std::cout << "]";
       if (!c.text.empty()) std::cout << " \"" << c.text << "\"";
-      if (!c.final.error.empty()) std::cout << " error: " << c.final.error;
+      if (!c.final.failure.message.empty()) std::cout << " error: " << c.final.failure.message;
       std::cout << "\n";
     }
     const auto stats = engine->stats();

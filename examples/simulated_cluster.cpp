@@ -129,7 +129,7 @@ RequestReport run_request(tessera::actors::Engine& engine, std::vector<std::int3
   const auto final = finished.get();
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   report.finish_reason = final.finish_reason;
-  report.error = final.error;
+  report.error = final.failure.message;
   report.steps = engine.stats().steps - steps_before;
   return report;
 }

@@ -116,7 +116,7 @@ void run_generate(const GenerateOptions& options) {
   };
   const actors::FinalEvent final = engine->submit(request, on_token).wait();
   const auto end = Clock::now();
-  if (final.finish_reason == "error") throw Error(ErrorCategory::invalid_argument, final.error);
+  if (final.finish_reason == "error") throw final.failure.error();  // its own category and field
 
   const double first_token_seconds = std::chrono::duration<double>(first_token - start).count();
   const double decode_seconds = std::chrono::duration<double>(end - first_token).count();

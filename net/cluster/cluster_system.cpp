@@ -5,12 +5,12 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 #include <algorithm>
-#include <cstdio>
 #include <thread>
 
 #include "actors/messages.hpp"
 #include "net/cluster/cluster_messages.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/core/log.hpp"
 
 namespace tessera::net {
 
@@ -71,8 +71,7 @@ caf::actor connect_to_head(caf::actor_system& system, const ClusterConfig& clust
     if (now >= deadline) break;
     // Not an error yet: the head may still be starting. Say so now and then, not on every try.
     if (attempt == 1 || attempt % 10 == 0) {
-      std::fprintf(stderr, "tessera: waiting for the head at %s (%s)\n", address.c_str(),
-                   last_failure.c_str());
+      logger().info("waiting for the head at {} ({})", address, last_failure);
     }
     std::this_thread::sleep_for(std::min<Clock::duration>(backoff, deadline - now));
     backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));

@@ -2,7 +2,6 @@
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
-#include <cstdio>
 
 #include "net/cluster/cluster_system.hpp"
 #include "net/cluster/node_fingerprint.hpp"
@@ -11,6 +10,7 @@
 #include "net/cluster/rendezvous_actor.hpp"
 #include "net/cluster/store_actor.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/core/log.hpp"
 
 namespace tessera::net {
 namespace {
@@ -52,9 +52,9 @@ class HeadNode final : public actors::ClusterHead {
                                          std::to_string(cluster_.head_port) + " for its workers: " +
                                          system.render(port.error()));
     }
-    std::fprintf(stderr, "tessera: head waiting on port %u for %d worker(s), %d ranks in all (%s)\n",
-                 static_cast<unsigned>(*port), cluster_.head_num_workers,
-                 cluster_.global_world_size, describe(fingerprint_).c_str());
+    logger().info("head waiting on port {} for {} worker(s), {} ranks in all ({})",
+                  static_cast<unsigned>(*port), cluster_.head_num_workers,
+                  cluster_.global_world_size, describe(fingerprint_));
     return make_head_store(system, store_, start_timeout_, cluster_);
   }
 
@@ -75,8 +75,8 @@ class HeadNode final : public actors::ClusterHead {
   }
 
   void ready() override {
-    std::fprintf(stderr, "tessera: cluster ready: %d ranks on the head and %d worker(s)\n",
-                 head_ranks_, cluster_.head_num_workers);
+    logger().info("cluster ready: {} ranks on the head and {} worker(s)", head_ranks_,
+                  cluster_.head_num_workers);
   }
 
   void watch(const caf::actor& scheduler) override {

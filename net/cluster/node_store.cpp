@@ -1,6 +1,5 @@
 #include "net/cluster/node_store.hpp"
 
-#include <cstdio>
 #include <functional>
 #include <mutex>
 
@@ -8,6 +7,7 @@
 #include "net/cluster/remote_store.hpp"
 #include "runtime/comm/gloo_communicator.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/core/log.hpp"
 
 namespace tessera::net {
 namespace {
@@ -44,8 +44,8 @@ class NodeStore final : public gloo::rendezvous::Store, public runtime::GlooBind
 
 std::string head_address(RemoteStore& store, const ClusterConfig& cluster) {
   if (!cluster.bind_address.empty()) {
-    std::fprintf(stderr, "tessera: the head's Gloo endpoints on %s (%s)\n",
-                 cluster.bind_address.c_str(), cluster.bind_address_source.c_str());
+    logger().info("the head's Gloo endpoints on {} ({})", cluster.bind_address,
+                  cluster.bind_address_source);
     return cluster.bind_address;
   }
   const std::string key = head_address_key(0);
@@ -61,8 +61,7 @@ std::string head_address(RemoteStore& store, const ClusterConfig& cluster) {
                                        "; set --mn-bind-addr (TESSERA_MN_BIND_ADDR) on the head "
                                        "to the address its workers can reach");
   }
-  std::fprintf(stderr, "tessera: the head's Gloo endpoints on %s (the address worker 0 reached it at)\n",
-               address.c_str());
+  logger().info("the head's Gloo endpoints on {} (the address worker 0 reached it at)", address);
   return address;
 }
 
@@ -89,8 +88,7 @@ std::shared_ptr<gloo::rendezvous::Store> make_worker_store(caf::actor_system& sy
     address = route.local;
     why = "the address it reaches the head at " + route.peer + " from";
   }
-  std::fprintf(stderr, "tessera: worker %d's Gloo endpoints on %s (%s)\n", cluster.worker_id,
-               address.c_str(), why.c_str());
+  logger().info("worker {}'s Gloo endpoints on {} ({})", cluster.worker_id, address, why);
   return std::make_shared<NodeStore>(remote, [address] { return address; });
 }
 

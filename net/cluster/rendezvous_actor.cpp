@@ -1,12 +1,12 @@
 #include "net/cluster/rendezvous_actor.hpp"
 
 #include <caf/all.hpp>
-#include <cstdio>
 #include <map>
 #include <optional>
 
 #include "actors/node_link.hpp"
 #include "net/cluster/cluster_messages.hpp"
+#include "runtime/core/log.hpp"
 
 namespace tessera::net {
 namespace {
@@ -65,7 +65,7 @@ void form(RendezvousActor* self) {
     links.push_back(actors::spawn_head_node_link(self->system(), link));
     state.head_links[range.worker_id] = links.back();
     state.worker_links[range.worker_id] = pending.worker_link;
-    std::fprintf(stderr, "tessera: worker %d joined as %s\n", range.worker_id, rank_text(range).c_str());
+    logger().info("worker {} joined as {}", range.worker_id, rank_text(range));
     pending.promise.deliver(accepted(state.config, range));
   }
   state.pending.clear();
@@ -86,8 +86,7 @@ void reform(RendezvousActor* self) {
     self->send(state.head_links.at(range.worker_id), actors::mn_rebind_atom::value,
                it->second.worker_link);
     state.worker_links[range.worker_id] = it->second.worker_link;
-    std::fprintf(stderr, "tessera: worker %d rejoined as %s\n", range.worker_id,
-                 rank_text(range).c_str());
+    logger().info("worker {} rejoined as {}", range.worker_id, rank_text(range));
     it->second.promise.deliver(accepted(state.config, range));
   }
   state.pending.clear();
@@ -95,7 +94,7 @@ void reform(RendezvousActor* self) {
 }
 
 caf::error refuse(RendezvousActor* self, int worker_id, const std::string& reason) {
-  std::fprintf(stderr, "tessera: refused worker %d: %s\n", worker_id, reason.c_str());
+  logger().info("refused worker {}: {}", worker_id, reason);
   self->state.last_refusal = reason;
   return caf::make_error(caf::sec::runtime_error, reason);
 }
@@ -109,18 +108,17 @@ caf::behavior rendezvous(RendezvousActor* self, RendezvousConfig config) {
     auto& state = self->state;
     for (auto it = state.pending.begin(); it != state.pending.end(); ++it) {
       if (it->second.worker_link.address() != down.source) continue;
-      std::fprintf(stderr, "tessera: worker %d left before the cluster %s\n", it->first,
-                   state.links ? "re-formed" : "formed");
+      logger().info("worker {} left before the cluster {}", it->first,
+                    state.links ? "re-formed" : "formed");
       state.admission->withdraw(it->first);
       state.pending.erase(it);
       return;
     }
     for (auto it = state.worker_links.begin(); it != state.worker_links.end(); ++it) {
       if (it->second.address() != down.source) continue;
-      std::fprintf(stderr,
-                   "tessera: waiting for worker %d (restarted, or a replacement with the same id) "
-                   "to join again\n",
-                   it->first);
+      logger().info("waiting for worker {} (restarted, or a replacement with the same id) to join "
+                    "again",
+                    it->first);
       state.admission->withdraw(it->first);
       state.worker_links.erase(it);
       return;
@@ -134,8 +132,8 @@ caf::behavior rendezvous(RendezvousActor* self, RendezvousConfig config) {
         if (auto reason = state.admission->admit(request); !reason.empty()) {
           return refuse(self, request.worker_id, reason);
         }
-        std::fprintf(stderr, "tessera: worker %d admitted (%d rank(s)); %s\n", request.worker_id,
-                     request.local_ranks, state.admission->status().c_str());
+        logger().info("worker {} admitted ({} rank(s)); {}", request.worker_id, request.local_ranks,
+                      state.admission->status());
         auto promise = self->make_response_promise<JoinAccepted>();
         self->monitor(worker_link);
         state.pending.emplace(request.worker_id, Pending{promise, worker_link});

@@ -7,9 +7,9 @@
 
 namespace tessera::net {
 
-// After `grace`, prints `last_words` (when not empty) and ends the process with `exit_code`,
-// unless the process has ended first. Call it when the outcome is decided and only the teardown
-// is left; it returns at once.
+// After `grace`, logs `last_words` (when not empty; the logger adds "tessera: ") and ends the
+// process with `exit_code`, unless the process has ended first. Call it when the outcome is
+// decided and only the teardown is left; it returns at once.
 void exit_if_teardown_outlasts(std::chrono::milliseconds grace, int exit_code,
                                std::string last_words);
 

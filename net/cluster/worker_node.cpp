@@ -1,7 +1,6 @@
 #include "net/cluster/worker_node.hpp"
 
 #include <caf/all.hpp>
-#include <cstdio>
 #include <string>
 
 #include "actors/node_link.hpp"
@@ -16,6 +15,7 @@
 #include "net/cluster/teardown_deadline.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/parallel/parallel_layout.hpp"
+#include "runtime/core/log.hpp"
 
 namespace tessera::net {
 namespace {
@@ -109,9 +109,9 @@ void serve_as_worker(caf::actor_system& system, const actors::EngineConfig& engi
   StopActors stop{actors};
 
   const caf::actor head = connect_to_head(system, cluster);
-  std::fprintf(stderr, "tessera: worker %d reached the head at %s:%u; joining (%s)\n",
-               cluster.worker_id, cluster.head_host.c_str(),
-               static_cast<unsigned>(cluster.head_server_port), describe(request.fingerprint).c_str());
+  logger().info("worker {} reached the head at {}:{}; joining ({})", cluster.worker_id,
+                cluster.head_host, static_cast<unsigned>(cluster.head_server_port),
+                describe(request.fingerprint));
   const caf::actor link = actors::spawn_worker_node_link(
       system, actors::WorkerNodeLinkConfig{engine.start_timeout});
   actors.push_back(link);
@@ -138,14 +138,13 @@ void serve_as_worker(caf::actor_system& system, const actors::EngineConfig& engi
                                 ? "rank " + std::to_string(last_rank)
                                 : "ranks " + std::to_string(accepted.first_rank) + "-" +
                                       std::to_string(last_rank);
-  std::fprintf(stderr, "tessera: worker %d joined as global %s of %d\n", cluster.worker_id,
-               ranks.c_str(), group.layout.world_size());
+  logger().info("worker {} joined as global {} of {}", cluster.worker_id, ranks,
+                group.layout.world_size());
 
   self->receive([&](const caf::down_msg& down) {
-    std::fprintf(stderr,
-                 "tessera: the head went away or dropped this worker (%s); worker %d stops "
-                 "(start it again to rejoin)\n",
-                 system.render(down.reason).c_str(), cluster.worker_id);
+    logger().info("the head went away or dropped this worker ({}); worker {} stops (start it "
+                  "again to rejoin)",
+                  system.render(down.reason), cluster.worker_id);
   });
 }
 
@@ -165,15 +164,13 @@ void run_worker(const actors::EngineConfig& engine, const ClusterConfig& cluster
   } catch (const Error& error) {
     // Printed here only if the teardown hangs; otherwise main prints it once the system is gone.
     exit_if_teardown_outlasts(grace, 1,
-                              "tessera: " + std::string(to_string(error.category())) +
-                                  " error: " + error.what());
+                              std::string(to_string(error.category())) + " error: " + error.what());
     throw;
   } catch (...) {
-    exit_if_teardown_outlasts(grace, 1, "tessera: worker " +
-                                            std::to_string(cluster.worker_id) + " failed");
+    exit_if_teardown_outlasts(grace, 1, "worker " + std::to_string(cluster.worker_id) + " failed");
     throw;
   }
-  exit_if_teardown_outlasts(grace, 1, "tessera: worker " + std::to_string(cluster.worker_id) +
+  exit_if_teardown_outlasts(grace, 1, "worker " + std::to_string(cluster.worker_id) +
                                           ": a rank is still busy in a collective");
 }
 

@@ -224,8 +224,7 @@ void read_sampling(const Json& body, ApiRequest& request) {
   try {
     s.validate();
   } catch (const Error& e) {  // a rule of the sampler's that the ranges above did not cover
-    const std::string message = e.what();
-    throw ApiError(400, message, message.substr(0, message.find(' ')));
+    throw ApiError(400, e.what(), e.field());
   }
 }
 

@@ -9,8 +9,10 @@
 #include "net/http/http_text.hpp"
 #include "net/openai/api_error.hpp"
 #include "net/openai/api_response.hpp"
+#include "net/openai/error_status.hpp"
 #include "net/openai/unsupported_parameters.hpp"
 #include "runtime/core/error.hpp"
+#include "runtime/core/log.hpp"
 
 namespace tessera::net {
 namespace {
@@ -38,12 +40,6 @@ std::string path_of(const HttpRequest& request) {
   return target.substr(0, target.find('?'));
 }
 
-// The engine's messages start with the field they are about ("max_tokens: ...", "prompt[3]: ...").
-std::string field_of(const std::string& message) {
-  const auto end = message.find_first_of(":[ .");
-  return message.substr(0, end == std::string::npos ? 0 : end);
-}
-
 // A client told "busy" should come back, and soon: requests finish in seconds.
 constexpr const char* kRetryAfterSeconds = "1";
 
@@ -51,19 +47,6 @@ void respond_json(Responder& responder, unsigned status, const OrderedJson& body
                   HttpHeaders headers = {}) {
   responder.respond(status, kJson, body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace),
                     std::move(headers));
-}
-
-// Whether an Error thrown while reading a request is the request's fault (400) or the server's.
-bool client_error(ErrorCategory category) {
-  switch (category) {
-    case ErrorCategory::invalid_argument:
-    case ErrorCategory::tokenizer:       // text that cannot be encoded
-    case ErrorCategory::chat_template:  // a conversation the template refuses
-    case ErrorCategory::unsupported:
-      return true;
-    default:
-      return false;
-  }
 }
 
 // The answer to the exception being handled: whatever went wrong, it ends this request alone.
@@ -74,14 +57,14 @@ void respond_exception(Responder& responder, const std::string& what_request) no
     } catch (const ApiError& error) {
       respond_error(responder, error);
     } catch (const Error& error) {
-      const bool client = client_error(error.category());
-      if (!client) std::fprintf(stderr, "tessera: %s failed: %s\n", what_request.c_str(), error.what());
-      respond_error(responder, ApiError(client ? 400 : 500, error.what()));
+      const ApiError answer = api_error(Failure::of(error));
+      if (answer.status >= 500) logger().error("{} failed: {}", what_request, error.what());
+      respond_error(responder, answer);
     } catch (const std::exception& error) {
-      std::fprintf(stderr, "tessera: internal error in %s: %s\n", what_request.c_str(), error.what());
+      logger().error("internal error in {}: {}", what_request, error.what());
       respond_error(responder, ApiError(500, "internal error"));
     } catch (...) {
-      std::fprintf(stderr, "tessera: internal error in %s\n", what_request.c_str());
+      logger().error("internal error in {}", what_request);
       respond_error(responder, ApiError(500, "internal error"));
     }
   } catch (...) {  // not even the error could be sent (out of memory): the connection will close
@@ -191,16 +174,9 @@ struct OpenAiService::Generation {
     service->metrics_.request_finished(final.finish_reason, final.prompt_tokens,
                                        final.completion_tokens);
     if (final.finish_reason == "error" && std::this_thread::get_id() == submitting_thread) {
-      // Refused by the engine's own checks before it took the request.
-      const bool stopped = final.error == "the engine is shut down";
-      std::string field = field_of(final.error);
-      std::string message = final.error;
-      if (field == "max_tokens") {  // the engine knows one name; the client may have used the other
-        message = api.max_tokens_field + message.substr(field.size());
-        field = api.max_tokens_field;
-      }
-      respond_error(*responder, stopped ? ApiError(503, "the server is shutting down")
-                                        : ApiError(400, message, field));
+      // Refused by the engine before it took the request: by its own checks (invalid_argument,
+      // with the field), or because it is shut down (unavailable).
+      respond_error(*responder, refusal(final.failure));
       return;
     }
     if (final.finish_reason == "stop" || final.finish_reason == "length") {
@@ -225,20 +201,35 @@ struct OpenAiService::Generation {
     end_stream();
   }
 
-  // Cancelled (the client left, or the server is stopping) or failed inside the engine; a
-  // cluster that lost a worker is the server's trouble, not the request's: 503, retry later.
+  // The engine's failure as the client named things: the engine knows max_tokens only, the
+  // client may have sent max_completion_tokens. The engine's message starts with its field.
+  ApiError refusal(const Failure& failure) const {
+    ApiError error = api_error(failure);
+    const std::string& field = failure.field;
+    if (field == "max_tokens" && failure.message.rfind(field, 0) == 0) {
+      error = ApiError(error.status, api.max_tokens_field + failure.message.substr(field.size()),
+                       api.max_tokens_field);
+    }
+    return error;
+  }
+
+  // Cancelled (the client left, or the server is stopping) or failed inside the engine. The
+  // failure's category says whose trouble it is: a cluster that lost a worker is unavailable
+  // (503, retry later), a broken model file or a bug the server's (500).
   void finish_abnormally(const actors::FinalEvent& final) {
-    const bool failed = final.finish_reason == "error";
-    const ApiError error =
-        !failed ? ApiError(503, "the request was cancelled: the server is shutting down")
-        : actors::is_cluster_unavailable(final.error) ? ApiError(503, final.error)
-                                                      : ApiError(500, "generation failed: " + final.error);
+    ApiError error(503, "the request was cancelled: the server is shutting down");
+    if (final.finish_reason == "error") {
+      error = refusal(final.failure);
+      if (error.status == 500) {
+        error = ApiError(500, "generation failed: " + final.failure.message, final.failure.field);
+      }
+    }
     if (!api.stream) {
       respond_error(*responder, error);
       return;
     }
     start_stream();
-    responder->send("data: " + error_json(error.status, error.what()) + "\n\n");
+    responder->send("data: " + error_json(error.status, error.what(), error.param) + "\n\n");
     end_stream();
   }
 };

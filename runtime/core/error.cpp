@@ -11,6 +11,7 @@ std::string_view to_string(ErrorCategory category) {
     case ErrorCategory::chat_template: return "chat_template";
     case ErrorCategory::io: return "io";
     case ErrorCategory::unsupported: return "unsupported";
+    case ErrorCategory::unavailable: return "unavailable";
     case ErrorCategory::internal: return "internal";
   }
   return "unknown";

@@ -14,7 +14,7 @@ template <typename T>
 [[noreturn]] void reject(const std::string& prefix, const char* field, const char* rule, T value) {
   std::ostringstream message;
   message << prefix << field << " must be " << rule << " (got " << value << ")";
-  throw Error(ErrorCategory::invalid_argument, message.str());
+  throw Error(ErrorCategory::invalid_argument, prefix + field, message.str());
 }
 
 // Comparisons are written so that NaN fails them: `!(x >= 0)` rejects NaN, `x < 0` would not.
@@ -44,9 +44,9 @@ void SamplingParams::validate(const std::string& prefix) const {
   }
   // As the OpenAI API: alternatives are only reported alongside the chosen token's own.
   if (top_logprobs > 0 && !logprobs) {
-    throw Error(ErrorCategory::invalid_argument, prefix + "top_logprobs requires " + prefix +
-                                                     "logprobs to be true (got top_logprobs " +
-                                                     std::to_string(top_logprobs) + ")");
+    throw Error(ErrorCategory::invalid_argument, prefix + "top_logprobs",
+                prefix + "top_logprobs requires " + prefix +
+                    "logprobs to be true (got top_logprobs " + std::to_string(top_logprobs) + ")");
   }
 }
 

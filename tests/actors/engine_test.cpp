@@ -197,7 +197,7 @@ TEST(Engine, InvalidRequestsGetErrorsNamingTheField) {
     auto final = engine->submit(std::move(r)).wait_for(kDeadline);
     EXPECT_TRUE(final.has_value());
     EXPECT_EQ(final->finish_reason, "error");
-    return final ? final->error : std::string{};
+    return final ? final->failure.message : std::string{};
   };
   EXPECT_NE(error_of(greedy({}, 4)).find("prompt"), std::string::npos);
   EXPECT_NE(error_of(greedy({1, 256}, 4)).find("prompt[1]"), std::string::npos);

@@ -102,12 +102,13 @@ TEST(Messages, StepResultAndTokens) {
 }
 
 TEST(Messages, AcksAndBookkeeping) {
-  auto ack = round_trip(ShardAck{8, 3, false, "rank 3: out of memory"});
+  auto ack = round_trip(ShardAck{8, 3, false, {ErrorCategory::internal, {}, "rank 3: out of memory"}});
   EXPECT_EQ(ack.rank, 3);
   EXPECT_FALSE(ack.healthy);
-  EXPECT_EQ(ack.error, "rank 3: out of memory");
+  EXPECT_EQ(ack.failure.message, "rank 3: out of memory");
   EXPECT_EQ(round_trip(ShardReady{2, 128}).kv_blocks, 128);
-  EXPECT_EQ(round_trip(FinishedSequence{4, "error", "boom"}).error, "boom");
+  EXPECT_EQ(round_trip(FinishedSequence{4, "error", {ErrorCategory::io, {}, "boom"}}).failure.message,
+            "boom");
   auto batch = round_trip(SamplerBatch{{{1, 2, 0.0f, {}, {}}}, {{1, "length", {}}}});
   EXPECT_EQ(batch.finished.at(0).reason, "length");
   auto start = round_trip(RequestStart{11, 5, {"stop"}, false, true});
@@ -116,10 +117,32 @@ TEST(Messages, AcksAndBookkeeping) {
   EXPECT_EQ(round_trip(EngineStats{10, 4, 2, 1, 3, 99}).steps, 99);
 }
 
+// A failure keeps what it is across the wire, not only its words: the HTTP layer answers by
+// category and names the field as `param`.
+TEST(Messages, FailuresKeepTheirCategoryAndField) {
+  const Failure failure{ErrorCategory::invalid_argument, "max_tokens", "max_tokens: must be at least 1"};
+  EXPECT_EQ(round_trip(failure), failure);
+  const auto finished = round_trip(FinishedSequence{4, "error", {ErrorCategory::unavailable, {}, "x"}});
+  EXPECT_EQ(finished.failure.category, ErrorCategory::unavailable);
+  const auto ack = round_trip(ShardAck{8, 3, false, {ErrorCategory::checkpoint, {}, "rank 3: truncated"}});
+  EXPECT_EQ(ack.failure.category, ErrorCategory::checkpoint);
+}
+
+// A peer of another build could send a category this one does not know: refused on arrival.
+TEST(Messages, AFailureOfAnUnknownCategoryIsRefused) {
+  Failure alien{ErrorCategory::internal, {}, "from the future"};
+  alien.category = static_cast<ErrorCategory>(static_cast<int>(ErrorCategory::internal) + 1);
+  auto bytes = serialize(alien);
+  Failure back;
+  caf::binary_deserializer source{nullptr, bytes};
+  EXPECT_TRUE(source(back));
+}
+
 TEST(Messages, TypeIdsAreAssignedInOneBlock) {
   EXPECT_EQ(caf::type_id<runtime::SamplingParams>::value, caf::first_custom_type_id);
   EXPECT_LT(caf::type_id<RequestSinkPtr>::value, caf::id_block::tessera_actors::end);
-  EXPECT_EQ(caf::id_block::tessera_actors::end - caf::id_block::tessera_actors::begin, 13);
+  EXPECT_LT(caf::type_id<Failure>::value, caf::id_block::tessera_actors::end);
+  EXPECT_EQ(caf::id_block::tessera_actors::end - caf::id_block::tessera_actors::begin, 14);
 }
 
 }  // namespace

@@ -77,7 +77,7 @@ TEST(StepWatch, AStepOverTheTimeoutFailsItsRequests) {
   const auto waited = Clock::now() - sent;
   ASSERT_TRUE(final.has_value());
   EXPECT_EQ(final->finish_reason, "error");
-  EXPECT_NE(final->error.find("step timeout"), std::string::npos) << final->error;
+  EXPECT_NE(final->failure.message.find("step timeout"), std::string::npos) << final->failure.message;
   EXPECT_GE(waited, 200ms);
   EXPECT_LT(waited, 5s);
 

@@ -64,7 +64,7 @@ std::vector<Outcome> run_all(Engine& engine, const std::vector<GenerateRequest>&
     const auto final = handles[i].wait_for(60s);
     EXPECT_TRUE(final.has_value()) << "request " << i << " got no final event within 60 s";
     if (final) {
-      EXPECT_NE(final->finish_reason, "error") << final->error;
+      EXPECT_NE(final->finish_reason, "error") << final->failure.message;
     }
     std::lock_guard lock(collectors[i]->mutex);
     out.push_back(collectors[i]->outcome);

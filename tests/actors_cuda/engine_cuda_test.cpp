@@ -55,7 +55,7 @@ std::vector<std::int32_t> run_greedy(Engine& engine, std::vector<std::int32_t> p
                    .wait_for(60s);
   EXPECT_TRUE(final.has_value()) << "no final event within 60 s";
   if (final) {
-    EXPECT_NE(final->finish_reason, "error") << final->error;
+    EXPECT_NE(final->finish_reason, "error") << final->failure.message;
   }
   std::lock_guard lock(mutex);
   return tokens;

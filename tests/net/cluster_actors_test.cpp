@@ -1,14 +1,17 @@
 // The cluster's actors inside one process: messages round-trip through CAF's serializer, the
 // head's store carries a real Gloo rendezvous, and node links combine their ranks' answers and
-// fail what is outstanding, naming the worker, the moment the worker is gone.
+// fail what is outstanding, naming the worker, the moment the worker is gone; a failure keeps
+// its category on the way from a worker's shard to the head.
 #include <gtest/gtest.h>
 
 #include <caf/all.hpp>
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
+#include <caf/io/middleman.hpp>
 #include <memory>
 #include <thread>
 
+#include "actors/failure_message.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_link.hpp"
 #include "net/cluster/cluster_messages.hpp"
@@ -171,7 +174,7 @@ caf::behavior fake_shard(caf::event_based_actor*, int rank, std::int64_t capacit
         return ready;
       },
       [=](const actors::StepPlan& plan) {
-        return actors::ShardAck{plan.step, rank, error.empty(), error};
+        return actors::ShardAck{plan.step, rank, error.empty(), {ErrorCategory::internal, {}, error}};
       },
   };
 }
@@ -194,9 +197,93 @@ TEST_F(ClusterActors, WorkerLinkWaitsForItsShardsThenCombinesTheirAnswers) {
             EXPECT_EQ(ack.step, 11u);
             EXPECT_EQ(ack.rank, 2);
             EXPECT_FALSE(ack.healthy);
-            EXPECT_EQ(ack.error, "rank 3: out of memory");
+            EXPECT_EQ(ack.failure.message, "rank 3: out of memory");
           },
           [](caf::error& e) { ADD_FAILURE() << caf::to_string(e); });
+}
+
+// A worker's shard that fails as a real one does: its step with an unhealthy ShardAck, and init
+// with a caf::error carrying the Failure.
+caf::behavior broken_shard(caf::event_based_actor*, int rank, Failure failure) {
+  return {
+      [=](actors::init_atom) -> caf::result<actors::ShardReady> {
+        return actors::to_caf_error(failure);
+      },
+      [=](const actors::StepPlan& plan) { return actors::ShardAck{plan.step, rank, false, failure}; },
+  };
+}
+
+// Two actor systems joined by CAF's middleman over loopback TCP, as a head and a worker are: the
+// worker's node link, published, and its shards on one side; the head's node link on the other.
+// What fails on the worker reaches the head with its category and field, as the HTTP layer needs
+// them (503 for unavailable, 500 for a broken checkpoint, 400 and `param` for a field).
+TEST(NodeLinkAcrossNodes, FailuresKeepTheirCategory) {
+  const auto networked = [] {
+    auto cfg = std::make_unique<caf::actor_system_config>();
+    actors::configure_actor_system(*cfg);
+    register_cluster_message_types(*cfg);
+    cfg->load<caf::io::middleman>();
+    return cfg;
+  };
+  const auto worker_cfg = networked();
+  caf::actor_system worker_system{*worker_cfg};
+  const auto head_cfg = networked();
+  caf::actor_system head_system{*head_cfg};
+
+  const Failure broken{ErrorCategory::checkpoint, {}, "rank 4: model-00002.safetensors is truncated"};
+  const Failure refused{ErrorCategory::invalid_argument, "top_k", "rank 5: top_k: too large"};
+  const auto worker_link = actors::spawn_worker_node_link(worker_system, {});
+  const std::vector<caf::actor> shards{worker_system.spawn(broken_shard, 4, broken),
+                                       worker_system.spawn(broken_shard, 5, refused)};
+  caf::anon_send(worker_link, shards);
+  const auto port = worker_system.middleman().publish(worker_link, 0, "127.0.0.1");
+  ASSERT_TRUE(port) << worker_system.render(port.error());
+  auto remote = head_system.middleman().remote_actor("127.0.0.1", *port);
+  ASSERT_TRUE(remote) << head_system.render(remote.error());
+
+  actors::HeadNodeLinkConfig config;
+  config.worker_link = *remote;
+  config.worker_id = 2;
+  config.first_rank = 4;
+  config.ranks = 2;
+  config.start_timeout = 10s;
+  const auto head_link = actors::spawn_head_node_link(head_system, config);
+  caf::scoped_actor self{head_system};
+
+  // A step: the ranks' failures as one ShardAck, the first one's category and field.
+  self->request(head_link, 10s, actors::StepPlan{3, {}, {}})
+      .receive(
+          [&](const actors::ShardAck& ack) {
+            EXPECT_FALSE(ack.healthy);
+            EXPECT_EQ(ack.failure.category, ErrorCategory::checkpoint);
+            EXPECT_EQ(ack.failure.message, broken.message + "; " + refused.message);
+          },
+          [&](caf::error& e) { ADD_FAILURE() << head_system.render(e); });
+
+  // init: a caf::error from the worker, its Failure named after the worker by the head's link.
+  self->request(head_link, 10s, actors::init_atom::value)
+      .receive([](const actors::ShardReady&) { ADD_FAILURE() << "a broken shard initialised"; },
+               [&](caf::error& e) {
+                 const auto failure = actors::failure_of(head_system, e);
+                 EXPECT_EQ(failure.category, ErrorCategory::checkpoint);
+                 EXPECT_EQ(failure.message, "worker 2 (global ranks 4-5): " + broken.message +
+                                                "; " + refused.message);
+               });
+
+  // The worker goes: what the head sends it next fails as unavailable, the cluster's trouble.
+  caf::anon_send_exit(worker_link, caf::exit_reason::kill);
+  Failure lost;
+  for (int attempt = 0; attempt < 100 && lost.category != ErrorCategory::unavailable; ++attempt) {
+    self->request(head_link, 10s, actors::StepPlan{4, {}, {}})
+        .receive([](const actors::ShardAck&) {},
+                 [&](caf::error& e) { lost = actors::failure_of(head_system, e); });
+    if (lost.category != ErrorCategory::unavailable) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(lost.category, ErrorCategory::unavailable) << lost.message;
+  EXPECT_NE(lost.message.find("worker 2 (global ranks 4-5): lost"), std::string::npos) << lost.message;
+
+  for (const auto& actor : {head_link}) caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  for (const auto& shard : shards) caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace

@@ -194,6 +194,15 @@ describe('api hardening', () => {
     }
   });
 
+  // The engine itself refuses this one (the API layer does not know the vocabulary): its failure
+  // reaches HTTP as a category and a field, not as text to be parsed.
+  test('a token id outside the vocabulary -> 400 with the engine\'s field as param', async () => {
+    const error = assertError(await postJson(server, COMPLETIONS, completionBody({ prompt: [1, 2, 999999] })), 400,
+      { param: 'prompt' });
+    assert.match(error.message, /^prompt\[2\]: token id 999999 is outside the vocabulary/, error.message);
+    await assertAlive(server);
+  });
+
   test('too many tokens asked for -> 400 naming the field and the context as the limit', async () => {
     for (const field of ['max_tokens', 'max_completion_tokens']) {
       for (const value of [100000, 9007199254740991]) {
