@@ -19,7 +19,13 @@ Tensor CpuBackend::allocate(std::vector<std::int64_t> shape) {
   return Tensor::host_f32(std::move(shape));
 }
 
-Tensor CpuBackend::load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
+std::span<const WeightFormat> CpuBackend::loadable_formats() const {
+  static constexpr WeightFormat kFormats[] = {WeightFormat::f32, WeightFormat::f16,
+                                              WeightFormat::bf16};
+  return kFormats;
+}
+
+Weight CpuBackend::load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
                                std::vector<std::int64_t> shape) {
   Tensor weight = Tensor::host_f32(std::move(shape));
   const std::int64_t row_width = weight.shape().size() == 1 ? 1 : weight.cols();
@@ -33,7 +39,7 @@ Tensor CpuBackend::load_weight(const Checkpoint& checkpoint, std::span<const Wei
   if (cursor != weight.data<float>() + weight.numel()) {
     throw Error(ErrorCategory::internal, "weight pieces do not fill the weight's shape");
   }
-  return weight;
+  return Weight{std::move(weight), WeightFormat::f32, {}};
 }
 
 Tensor CpuBackend::upload(std::span<const float> values, std::vector<std::int64_t> shape) {
@@ -63,8 +69,12 @@ void CpuBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& w
                     weight.data<float>(), eps, weight_offset, out.data<float>());
 }
 
-void CpuBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
-  cpu::linear(x.data<float>(), x.rows(), x.cols(), weight.data<float>(), weight.dim(0),
+void CpuBackend::linear(const Tensor& x, const Weight& weight, const Tensor* bias, Tensor& out) {
+  if (weight.format != WeightFormat::f32) {
+    throw Error(ErrorCategory::internal, "the cpu backend holds weights in F32, not " +
+                                             std::string(to_string(weight.format)));
+  }
+  cpu::linear(x.data<float>(), x.rows(), x.cols(), weight.data.data<float>(), weight.data.dim(0),
               bias ? bias->data<float>() : nullptr, out.data<float>());
 }
 

@@ -10,7 +10,9 @@ class CpuBackend final : public Backend {
   std::string_view name() const override { return "cpu"; }
 
   Tensor allocate(std::vector<std::int64_t> shape) override;
-  Tensor load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
+  // Loads every dense format, dequantized to f32: the CPU is the reference backend.
+  std::span<const WeightFormat> loadable_formats() const override;
+  Weight load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
                      std::vector<std::int64_t> shape) override;
   Tensor upload(std::span<const float> values, std::vector<std::int64_t> shape) override;
   void to_host(const Tensor& x, std::span<float> out) override;
@@ -20,7 +22,7 @@ class CpuBackend final : public Backend {
                 Tensor& out) override;
   void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
                     float weight_offset, Tensor& out) override;
-  void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
+  void linear(const Tensor& x, const Weight& weight, const Tensor* bias, Tensor& out) override;
   void qk_norm(Tensor& qkv, const AttentionShape& shape, const Tensor& q_weight,
                const Tensor& k_weight, float eps, float weight_offset) override;
   void rope(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,

@@ -203,7 +203,13 @@ Tensor CudaBackend::allocate_kv(std::vector<std::int64_t> shape) {
   return t;
 }
 
-Tensor CudaBackend::load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
+std::span<const WeightFormat> CudaBackend::loadable_formats() const {
+  static constexpr WeightFormat kFormats[] = {WeightFormat::f32, WeightFormat::f16,
+                                              WeightFormat::bf16};
+  return kFormats;
+}
+
+Weight CudaBackend::load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
                                 std::vector<std::int64_t> shape) {
   State& s = *state_;
   s.enter();
@@ -238,7 +244,7 @@ Tensor CudaBackend::load_weight(const Checkpoint& checkpoint, std::span<const We
     throw Error(ErrorCategory::internal, "weight pieces do not fill the weight's shape " +
                                              shape_text(weight.shape()));
   }
-  return weight;
+  return Weight{std::move(weight), WeightFormat::bf16, {}};
 }
 
 Tensor CudaBackend::upload(std::span<const float> values, std::vector<std::int64_t> shape) {

@@ -43,7 +43,9 @@ class CudaBackend final : public Backend {
   // bf16: what linear() would round it to anyway. Allocated like allocate() (from a step's
   // graph pool inside a recorded step, zero-filled outside steps).
   Tensor allocate_linear_input(std::vector<std::int64_t> shape) override;
-  Tensor load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
+  // Loads every dense format, converted to bf16.
+  std::span<const WeightFormat> loadable_formats() const override;
+  Weight load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
                      std::vector<std::int64_t> shape) override;
   Tensor upload(std::span<const float> values, std::vector<std::int64_t> shape) override;
   void to_host(const Tensor& x, std::span<float> out) override;
@@ -53,7 +55,7 @@ class CudaBackend final : public Backend {
                 Tensor& out) override;
   void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps,
                     float weight_offset, Tensor& out) override;
-  void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
+  void linear(const Tensor& x, const Weight& weight, const Tensor* bias, Tensor& out) override;
   void qk_norm(Tensor& qkv, const AttentionShape& shape, const Tensor& q_weight,
                const Tensor& k_weight, float eps, float weight_offset) override;
   void rope(Tensor& qkv, const AttentionShape& shape, const Tensor& inv_freq,

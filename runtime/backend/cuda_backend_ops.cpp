@@ -120,7 +120,11 @@ void CudaBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& 
   });
 }
 
-void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
+void CudaBackend::linear(const Tensor& x, const Weight& held, const Tensor* bias, Tensor& out) {
+  // load_weight holds every format as bf16; other formats get their own kernels here.
+  TESSERA_CUDA_REQUIRE(held.format == WeightFormat::bf16,
+                       "linear of a " + std::string(to_string(held.format)) + " weight");
+  const Tensor& weight = held.data;
   state_->run(CudaOp::linear, {&x, &weight, bias, &out}, [&](State& s) {
     // x may be bf16 (an activation that only feeds products): both paths below round an f32 x to
     // bf16 first, so a bf16 x gives bit for bit what the f32 x it was rounded from gives.

@@ -1,5 +1,7 @@
 #include "runtime/model/weight_loader.hpp"
 
+#include <algorithm>
+
 #include "runtime/core/error.hpp"
 
 namespace tessera::runtime {
@@ -16,34 +18,37 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 
 }  // namespace
 
-void WeightLoader::check_shape(const std::string& name,
-                               const std::vector<std::int64_t>& expected) const {
+void WeightLoader::check_tensor(const std::string& name,
+                                const std::vector<std::int64_t>& expected) const {
   const TensorInfo& info = checkpoint_.tensor(name);
   if (info.shape != expected) {
     throw Error(ErrorCategory::checkpoint,
                 "tensor " + name + " in " + info.file.string() + " has shape " +
                     shape_text(info.shape) + " but config.json implies " + shape_text(expected));
   }
-  // An FP8 weight is meaningful only with its scales, which no architecture reads yet: refuse it
-  // rather than compute with unscaled values.
-  if (info.dtype == DType::f8_e4m3) {
+  const WeightFormat format = weight_format_of(info.dtype);
+  const auto loadable = backend_.loadable_formats();
+  if (std::find(loadable.begin(), loadable.end(), format) == loadable.end()) {
+    std::string formats;
+    for (const WeightFormat f : loadable) formats += (formats.empty() ? "" : ", ") + std::string(to_string(f));
     throw Error(ErrorCategory::unsupported,
-                "tensor " + name + " in " + info.file.string() +
-                    " is F8_E4M3; FP8 weights and their scales are not supported yet");
+                "tensor " + name + " in " + info.file.string() + " is " +
+                    std::string(to_string(format)) + ", which the " + std::string(backend_.name()) +
+                    " backend does not load (it loads " + formats + ")");
   }
 }
 
-Tensor WeightLoader::whole(const std::string& name, std::vector<std::int64_t> shape) {
-  check_shape(name, shape);
+Weight WeightLoader::whole(const std::string& name, std::vector<std::int64_t> shape) {
+  check_tensor(name, shape);
   const WeightPiece piece{name, TensorSlice{}, shape[0]};
   return backend_.load_weight(checkpoint_, std::span(&piece, 1), std::move(shape));
 }
 
-Tensor WeightLoader::stacked_rows(const std::vector<RowBlock>& blocks) {
+Weight WeightLoader::stacked_rows(const std::vector<RowBlock>& blocks) {
   std::vector<WeightPiece> pieces;
   std::int64_t total_rows = 0;
   for (const RowBlock& block : blocks) {
-    check_shape(block.name, block.full_shape);
+    check_tensor(block.name, block.full_shape);
     TensorSlice slice;
     slice.row_begin = block.begin;
     slice.row_end = block.begin + block.count;
@@ -55,9 +60,9 @@ Tensor WeightLoader::stacked_rows(const std::vector<RowBlock>& blocks) {
   return backend_.load_weight(checkpoint_, pieces, std::move(shape));
 }
 
-Tensor WeightLoader::columns(const std::string& name, std::vector<std::int64_t> full_shape,
+Weight WeightLoader::columns(const std::string& name, std::vector<std::int64_t> full_shape,
                              std::int64_t begin, std::int64_t count) {
-  check_shape(name, full_shape);
+  check_tensor(name, full_shape);
   TensorSlice slice;
   slice.col_begin = begin;
   slice.col_end = begin + count;

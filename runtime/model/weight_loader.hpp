@@ -1,6 +1,7 @@
 #pragma once
 // Reads a rank's weights from a checkpoint onto a backend, checking every tensor's shape against
-// what config.json implies before any byte is read.
+// what config.json implies, and its format against what the backend loads, before any byte is
+// read.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,7 +16,7 @@ class WeightLoader {
       : checkpoint_(checkpoint), backend_(backend) {}
 
   // A whole tensor of the given full shape.
-  Tensor whole(const std::string& name, std::vector<std::int64_t> shape);
+  Weight whole(const std::string& name, std::vector<std::int64_t> shape);
   // Rows [begin, begin + count) of a tensor of shape full_shape (1-D or 2-D).
   struct RowBlock {
     std::string name;
@@ -25,15 +26,15 @@ class WeightLoader {
   };
   // The blocks stacked in order into one weight (fused q/k/v or gate/up projections). All blocks
   // have the same number of columns.
-  Tensor stacked_rows(const std::vector<RowBlock>& blocks);
+  Weight stacked_rows(const std::vector<RowBlock>& blocks);
   // Columns [begin, begin + count) of a 2-D tensor.
-  Tensor columns(const std::string& name, std::vector<std::int64_t> full_shape,
+  Weight columns(const std::string& name, std::vector<std::int64_t> full_shape,
                  std::int64_t begin, std::int64_t count);
 
   bool contains(const std::string& name) const { return checkpoint_.contains(name); }
 
  private:
-  void check_shape(const std::string& name, const std::vector<std::int64_t>& expected) const;
+  void check_tensor(const std::string& name, const std::vector<std::int64_t>& expected) const;
 
   const Checkpoint& checkpoint_;
   Backend& backend_;

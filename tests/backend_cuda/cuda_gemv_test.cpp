@@ -91,8 +91,8 @@ TEST(CudaGemv, BackendLinearTakesItForLargeWeightsAndAgreesWithCpu) {
   runtime::CudaBackend cuda;
   runtime::CpuBackend cpu;
   const runtime::WeightPiece piece{"w", {}, m};
-  runtime::Tensor wg = cuda.load_weight(checkpoint, std::span(&piece, 1), {m, k});
-  runtime::Tensor wc = cpu.load_weight(checkpoint, std::span(&piece, 1), {m, k});
+  runtime::Weight wg = cuda.load_weight(checkpoint, std::span(&piece, 1), {m, k});
+  runtime::Weight wc = cpu.load_weight(checkpoint, std::span(&piece, 1), {m, k});
   // Rows 1..8 take the GEMV kernel, 9 takes cuBLAS; all must agree with the CPU backend within
   // the bf16 rounding of the input (which the CPU backend does not do).
   for (const std::int64_t n : {std::int64_t{1}, std::int64_t{5}, std::int64_t{8}, std::int64_t{9}}) {

@@ -94,9 +94,12 @@ class CudaLinearInput : public ::testing::Test {
     checkpoint_.reset();
   }
 
-  Tensor weight(const std::string& name, std::vector<std::int64_t> shape) {
+  runtime::Weight matrix(const std::string& name, std::vector<std::int64_t> shape) {
     const runtime::WeightPiece piece{name, {}, shape[0]};
     return cuda_->load_weight(*checkpoint_, std::span(&piece, 1), std::move(shape));
+  }
+  Tensor weight(const std::string& name, std::vector<std::int64_t> shape) {
+    return matrix(name, std::move(shape)).data;
   }
 
   // A bf16 linear input holding bf16(values), written straight into the backend's memory.
@@ -168,7 +171,7 @@ TEST_F(CudaLinearInput, SiluMulWritesTheBf16RoundingOfItsF32Result) {
 TEST_F(CudaLinearInput, LinearOfBf16XEqualsLinearOfTheF32XItWasRoundedFrom) {
   const Tensor bias = weight("bias", {kOutputs});
   for (const std::int64_t k : {kVectorK, kScalarK}) {
-    const Tensor w = weight(k == kVectorK ? "w_vector" : "w_scalar", {kOutputs, k});
+    const runtime::Weight w = matrix(k == kVectorK ? "w_vector" : "w_scalar", {kOutputs, k});
     ASSERT_GE(kOutputs * k, std::int64_t{1} << 20) << "too small for the GEMV path";
     // Up to kGemvMaxRows rows take the GEMV kernel; 16 take cuBLASLt.
     for (const std::int64_t n : {std::int64_t{1}, std::int64_t{3}, kernels::cuda::kGemvMaxRows,
@@ -222,7 +225,7 @@ TEST_F(CudaLinearInput, OtherDtypesAreRefusedNamingTheOperand) {
   e = test::expect_error([&] { cuda_->silu_mul(out, half); });
   test::expect_error_mentions(e, ErrorCategory::internal, {"silu_mul gate_up", "got BF16"});
 
-  const Tensor linear_w = weight("w_vector", {kOutputs, kVectorK});
+  const runtime::Weight linear_w = matrix("w_vector", {kOutputs, kVectorK});
   const Tensor host_x = Tensor::host_f32({rows, kVectorK});
   Tensor linear_out = cuda_->allocate({rows, kOutputs});
   e = test::expect_error([&] { cuda_->linear(host_x, linear_w, nullptr, linear_out); });

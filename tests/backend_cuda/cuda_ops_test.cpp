@@ -46,14 +46,20 @@ class CudaOps : public ::testing::Test {
   }
 
   // The same checkpoint tensor on both backends; the CPU copy rounded to bf16 like the GPU's.
-  std::pair<Tensor, Tensor> weight(const std::string& name, std::vector<std::int64_t> shape) {
+  std::pair<runtime::Weight, runtime::Weight> matrix(const std::string& name,
+                                                     std::vector<std::int64_t> shape) {
     const runtime::WeightPiece piece{name, {}, shape[0]};
-    Tensor on_gpu = cuda_->load_weight(*checkpoint_, std::span(&piece, 1), shape);
-    Tensor on_cpu = cpu_.load_weight(*checkpoint_, std::span(&piece, 1), shape);
+    runtime::Weight on_gpu = cuda_->load_weight(*checkpoint_, std::span(&piece, 1), shape);
+    runtime::Weight on_cpu = cpu_.load_weight(*checkpoint_, std::span(&piece, 1), shape);
     for (std::int64_t i = 0; i < on_cpu.numel(); ++i) {
-      on_cpu.data<float>()[i] = round_bf16(on_cpu.data<float>()[i]);
+      on_cpu.data.data<float>()[i] = round_bf16(on_cpu.data.data<float>()[i]);
     }
     return {on_gpu, on_cpu};
+  }
+  // A norm weight, bias or table: the held tensor alone.
+  std::pair<Tensor, Tensor> weight(const std::string& name, std::vector<std::int64_t> shape) {
+    auto [on_gpu, on_cpu] = matrix(name, std::move(shape));
+    return {on_gpu.data, on_cpu.data};
   }
 
   std::pair<Tensor, Tensor> input(const std::vector<float>& values,
@@ -77,7 +83,7 @@ TEST_F(CudaOps, LinearWithAndWithoutBias) {
   const auto config = runtime::ModelConfig::load(dir_);
   const std::int64_t hidden = config.hidden_size;
   const std::int64_t q_rows = config.num_attention_heads * config.head_dim;
-  auto [wg, wc] = weight("model.layers.0.self_attn.q_proj.weight", {q_rows, hidden});
+  auto [wg, wc] = matrix("model.layers.0.self_attn.q_proj.weight", {q_rows, hidden});
   for (const std::int64_t n : {std::int64_t{1}, std::int64_t{7}}) {
     const auto x_values = random_values(static_cast<std::size_t>(n * hidden), 1);
     auto [xg, xc] = input(x_values, {n, hidden});
@@ -99,7 +105,7 @@ TEST_F(CudaOps, LinearWithAndWithoutBias) {
   }
   // A non-square, larger product: the lm_head (vocab rows).
   const std::string head = config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-  auto [hg, hc] = weight(head, {config.vocab_size, hidden});
+  auto [hg, hc] = matrix(head, {config.vocab_size, hidden});
   const auto x_values = random_values(static_cast<std::size_t>(3 * hidden), 2);
   auto [xg, xc] = input(x_values, {3, hidden});
   Tensor og = cuda_->allocate({3, config.vocab_size});
@@ -187,8 +193,8 @@ TEST_F(CudaOps, QkNormRopeAndPagedAttention) {
   ASSERT_GE(config.hidden_size, shape.head_dim);
   const runtime::WeightPiece piece{"model.layers.0.input_layernorm.weight", {0, shape.head_dim},
                                    shape.head_dim};
-  Tensor wg = cuda_->load_weight(*checkpoint_, std::span(&piece, 1), {shape.head_dim});
-  Tensor wc = cpu_.load_weight(*checkpoint_, std::span(&piece, 1), {shape.head_dim});
+  Tensor wg = cuda_->load_weight(*checkpoint_, std::span(&piece, 1), {shape.head_dim}).data;
+  Tensor wc = cpu_.load_weight(*checkpoint_, std::span(&piece, 1), {shape.head_dim}).data;
   for (std::int64_t i = 0; i < wc.numel(); ++i) wc.data<float>()[i] = round_bf16(wc.data<float>()[i]);
   cuda_->qk_norm(qg, shape, wg, wg, 1e-6f, 0.0f);
   cpu_.qk_norm(qc, shape, wc, wc, 1e-6f, 0.0f);

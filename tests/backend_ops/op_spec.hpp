@@ -30,7 +30,7 @@ struct OpInputs {
 // The same inputs on one backend, in the same order.
 struct OpTensors {
   std::vector<runtime::Tensor> activations;
-  std::vector<runtime::Tensor> weights;
+  std::vector<runtime::Weight> weights;
 };
 
 // |actual - expected| <= abs + rel * |expected|, element by element.

@@ -82,7 +82,7 @@ OpSpec rms_norm_spec(std::string name, NormOut where) {
     Tensor out = where == NormOut::in_place       ? x
                  : where == NormOut::linear_input ? b.allocate_linear_input(x.shape())
                                                   : b.allocate(x.shape());
-    b.rms_norm(x, t.weights[0], kEps, c.param, out);
+    b.rms_norm(x, t.weights[0].data, kEps, c.param, out);
     return std::vector<Tensor>{out};
   };
   spec.reference = [](const OpCase& c, const OpInputs& in) {
@@ -104,7 +104,7 @@ OpSpec add_rms_norm_spec(std::string name, NormOut where) {
     Tensor& residual = t.activations[0];
     Tensor out = where == NormOut::linear_input ? b.allocate_linear_input(residual.shape())
                                                 : b.allocate(residual.shape());
-    b.add_rms_norm(residual, t.activations[1], t.weights[0], kEps, c.param, out);
+    b.add_rms_norm(residual, t.activations[1], t.weights[0].data, kEps, c.param, out);
     return std::vector<Tensor>{out, residual};
   };
   spec.reference = [](const OpCase& c, const OpInputs& in) {
@@ -134,7 +134,7 @@ OpSpec qk_norm_spec() {
   };
   spec.run = [](Backend& b, const OpCase& c, const OpInputs&, OpTensors& t) {
     const AttentionShape shape{.heads = c.dims[1], .kv_heads = c.dims[2], .head_dim = c.dims[3]};
-    b.qk_norm(t.activations[0], shape, t.weights[0], t.weights[1], kEps, c.param);
+    b.qk_norm(t.activations[0], shape, t.weights[0].data, t.weights[1].data, kEps, c.param);
     return std::vector<Tensor>{t.activations[0]};
   };
   spec.reference = [](const OpCase& c, const OpInputs& in) {
@@ -249,7 +249,7 @@ OpSpec linear_spec() {
   };
   spec.run = [](Backend& b, const OpCase& c, const OpInputs&, OpTensors& t) {
     Tensor out = b.allocate({c.dims[0], c.dims[2]});
-    b.linear(t.activations[0], t.weights[0], t.weights.size() > 1 ? &t.weights[1] : nullptr, out);
+    b.linear(t.activations[0], t.weights[0], t.weights.size() > 1 ? &t.weights[1].data : nullptr, out);
     return std::vector<Tensor>{out};
   };
   spec.reference = [](const OpCase& c, const OpInputs& in) {
@@ -278,7 +278,7 @@ OpSpec embedding_spec() {
   };
   spec.run = [](Backend& b, const OpCase& c, const OpInputs& in, OpTensors& t) {
     Tensor out = b.allocate({c.dims[2], c.dims[1]});
-    b.embedding(t.weights[0], in.ints, out);
+    b.embedding(t.weights[0].data, in.ints, out);
     return std::vector<Tensor>{out};
   };
   spec.reference = [](const OpCase& c, const OpInputs& in) {

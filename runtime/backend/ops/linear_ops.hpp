@@ -5,6 +5,7 @@
 #include <span>
 
 #include "runtime/backend/tensor.hpp"
+#include "runtime/backend/weight.hpp"
 
 namespace tessera::runtime {
 
@@ -12,8 +13,9 @@ class LinearOps {
  public:
   virtual ~LinearOps() = default;
 
-  // out = x · weightᵀ (+ bias).
-  virtual void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) = 0;
+  // out = x · weightᵀ (+ bias), by the kernel for the weight's format; Error(internal) for a
+  // format this backend does not hold.
+  virtual void linear(const Tensor& x, const Weight& weight, const Tensor* bias, Tensor& out) = 0;
   // out[i] = table[ids[i]].
   virtual void embedding(const Tensor& table, std::span<const std::int32_t> ids, Tensor& out) = 0;
   // out[i] = x[rows[i]].

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/backend/tensor.hpp"
+#include "runtime/backend/weight.hpp"
 #include "runtime/checkpoint/checkpoint.hpp"
 
 namespace tessera::runtime {
@@ -36,9 +37,13 @@ class MemoryOps {
   virtual Tensor allocate_linear_input(std::vector<std::int64_t> shape) {
     return allocate(std::move(shape));
   }
+  // The checkpoint formats load_weight accepts; the weight loader refuses any other, naming the
+  // tensor, before a byte is read.
+  virtual std::span<const WeightFormat> loadable_formats() const = 0;
   // A weight made of checkpoint pieces stacked along dimension 0; `shape` is the result's shape
-  // (its rows equal the pieces' rows added up; the caller has checked the checkpoint's shapes).
-  virtual Tensor load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
+  // (its rows equal the pieces' rows added up; the caller has checked the checkpoint's shapes
+  // and formats). The backend picks the format it holds it in (the CPU dequantizes to f32).
+  virtual Weight load_weight(const Checkpoint& checkpoint, std::span<const WeightPiece> pieces,
                              std::vector<std::int64_t> shape) = 0;
   // A small table computed on the host (such as rotary frequencies).
   virtual Tensor upload(std::span<const float> values, std::vector<std::int64_t> shape) = 0;

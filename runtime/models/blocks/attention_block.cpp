@@ -10,6 +10,7 @@ namespace tessera::runtime {
 namespace {
 
 std::int64_t count(const Tensor& t) { return t.defined() ? t.numel() : 0; }
+std::int64_t count(const Weight& w) { return count(w.data); }
 
 }  // namespace
 
@@ -37,20 +38,20 @@ AttentionBlock::AttentionBlock(const AttentionSpec& spec, const ModelConfig& con
         {spec.v + suffix, shape(kv_rows), kv_begin, shape_.kv_width()}};
   };
   qkv_ = loader.stacked_rows(qkv_blocks(".weight", true));
-  if (spec.qkv_bias) qkv_bias_ = loader.stacked_rows(qkv_blocks(".bias", false));
+  if (spec.qkv_bias) qkv_bias_ = loader.stacked_rows(qkv_blocks(".bias", false)).data;
   if (spec.q_norm.has_value() != spec.k_norm.has_value() ||
       (spec.q_norm && spec.q_norm->weight_offset != spec.k_norm->weight_offset)) {
     throw Error(ErrorCategory::internal, spec.q + ": q and k norms must come together, alike");
   }
   if (spec.q_norm) {
-    q_norm_ = loader.whole(spec.q_norm->tensor, {head_dim});
-    k_norm_ = loader.whole(spec.k_norm->tensor, {head_dim});
+    q_norm_ = loader.whole(spec.q_norm->tensor, {head_dim}).data;
+    k_norm_ = loader.whole(spec.k_norm->tensor, {head_dim}).data;
     norm_offset_ = spec.q_norm->weight_offset;
   }
   o_ = loader.columns(spec.o + ".weight", {hidden, q_rows}, q_begin, shape_.q_width());
   // A row-parallel bias is added once, by the group's first rank, before the all-reduce sums the
   // partial outputs.
-  if (spec.o_bias && plan.tp_rank() == 0) o_bias_ = loader.whole(spec.o + ".bias", {hidden});
+  if (spec.o_bias && plan.tp_rank() == 0) o_bias_ = loader.whole(spec.o + ".bias", {hidden}).data;
 }
 
 void AttentionBlock::forward(const StepContext& step, KvLayer& kv, const Tensor& normed,

@@ -31,7 +31,8 @@ class AttentionBlock {
   std::int64_t window_ = 0;
   float norm_eps_ = 0.0f;
   float norm_offset_ = 0.0f;
-  Tensor qkv_, qkv_bias_, q_norm_, k_norm_, o_, o_bias_, inv_freq_;
+  Weight qkv_, o_;
+  Tensor qkv_bias_, q_norm_, k_norm_, o_bias_, inv_freq_;
 };
 
 }  // namespace tessera::runtime

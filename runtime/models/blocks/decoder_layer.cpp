@@ -27,7 +27,7 @@ std::optional<RmsNormWeight> load_optional_norm(const std::optional<NormSpec>& s
 
 RmsNormWeight load_norm(const NormSpec& spec, std::int64_t size, const ModelConfig& config,
                         WeightLoader& loader) {
-  return {loader.whole(spec.tensor, {size}), static_cast<float>(config.rms_norm_eps),
+  return {loader.whole(spec.tensor, {size}).data, static_cast<float>(config.rms_norm_eps),
           spec.weight_offset};
 }
 

@@ -7,6 +7,7 @@ namespace tessera::runtime {
 namespace {
 
 std::int64_t count(const Tensor& t) { return t.defined() ? t.numel() : 0; }
+std::int64_t count(const Weight& w) { return count(w.data); }
 
 }  // namespace
 
@@ -23,11 +24,11 @@ DenseMlp::DenseMlp(const DenseMlpSpec& spec, const ModelConfig& config, const Sh
         {spec.up + suffix, shape, plan.intermediate_begin, plan.intermediate}};
   };
   gate_up_ = loader.stacked_rows(gate_up_blocks(".weight", true));
-  if (spec.bias) gate_up_bias_ = loader.stacked_rows(gate_up_blocks(".bias", false));
+  if (spec.bias) gate_up_bias_ = loader.stacked_rows(gate_up_blocks(".bias", false)).data;
   down_ = loader.columns(spec.down + ".weight", {hidden, inter}, plan.intermediate_begin,
                          plan.intermediate);
   // A row-parallel bias is added once, by the group's first rank, before the all-reduce.
-  if (spec.bias && plan.tp_rank() == 0) down_bias_ = loader.whole(spec.down + ".bias", {hidden});
+  if (spec.bias && plan.tp_rank() == 0) down_bias_ = loader.whole(spec.down + ".bias", {hidden}).data;
 }
 
 void DenseMlp::forward(const StepContext& step, const Tensor& normed, Tensor& out) const {

@@ -20,7 +20,8 @@ class DenseMlp final : public FeedForward {
  private:
   Activation activation_;
   std::int64_t features_ = 0;  // intermediate features on this rank
-  Tensor gate_up_, gate_up_bias_, down_, down_bias_;
+  Weight gate_up_, down_;
+  Tensor gate_up_bias_, down_bias_;
 };
 
 }  // namespace tessera::runtime

@@ -11,7 +11,7 @@ ModelStack ModelStack::load(const ModelConfig& config, const ShardPlan& plan,
   const std::int64_t hidden = config.hidden_size;
   const std::int64_t vocab = config.vocab_size;
   ModelStack stack;
-  stack.embed_tokens = loader.whole(spec.embed_tokens, {vocab, hidden});
+  stack.embed_tokens = loader.whole(spec.embed_tokens, {vocab, hidden}).data;
   stack.embedding_scale = spec.embedding_scale;
   stack.final_norm = load_norm(spec.final_norm, hidden, config, loader);
   stack.lm_head = loader.stacked_rows({{spec.lm_head, {vocab, hidden}, plan.vocab_begin, plan.vocab}});

@@ -13,7 +13,7 @@ struct ModelStack {
   std::vector<Tensor> rope_tables;  // inverse frequencies of each of the spec's RoPE variants
   std::vector<DecoderLayer> layers;
   RmsNormWeight final_norm;
-  Tensor lm_head;  // this rank's vocabulary rows
+  Weight lm_head;  // this rank's vocabulary rows
 
   // Reads this rank's weights; throws Error(checkpoint) naming any tensor that is missing or whose
   // shape disagrees with config.json.
