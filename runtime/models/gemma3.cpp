@@ -2,7 +2,6 @@
 // MLP) whose weights scale by 1 + w, q/k norms, a GELU-tanh MLP, embeddings scaled by
 // sqrt(hidden), and sliding-window layers with their own RoPE base between global ones. The
 // defaults are Gemma3TextConfig's.
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -29,17 +28,19 @@ constexpr float kNormOffset = 1.0f;  // Gemma's RMSNorm multiplies by 1 + w
 constexpr std::size_t kGlobalRope = 0;
 constexpr std::size_t kLocalRope = 1;
 
+// `x` rounded to nearest even with `bits` significant bits (x a normal number of that format).
+float round_to_significant_bits(double x, int bits) {
+  int exponent = 0;
+  const double mantissa = std::frexp(x, &exponent);  // x = mantissa · 2^exponent, |mantissa| in [0.5, 1)
+  return static_cast<float>(std::ldexp(std::nearbyint(std::ldexp(mantissa, bits)), exponent - bits));
+}
+
 // HF multiplies the embeddings by sqrt(hidden) cast to the embedding's dtype.
 float embedding_scale(std::int64_t hidden, const std::string& dtype) {
-  const auto scale = static_cast<float>(std::sqrt(static_cast<double>(hidden)));
-  if (dtype == "bfloat16") {
-    // Round to nearest even at bf16's 8-bit mantissa.
-    const auto bits = std::bit_cast<std::uint32_t>(scale);
-    const std::uint32_t rounded = (bits + 0x7fffU + ((bits >> 16) & 1U)) & 0xffff0000U;
-    return std::bit_cast<float>(rounded);
-  }
-  if (dtype == "float16") return static_cast<float>(static_cast<_Float16>(scale));
-  return scale;
+  const double scale = std::sqrt(static_cast<double>(hidden));
+  if (dtype == "bfloat16") return round_to_significant_bits(scale, 8);
+  if (dtype == "float16") return round_to_significant_bits(scale, 11);
+  return static_cast<float>(scale);
 }
 
 void refuse_if_set(const ConfigObject& root, std::string_view key, const std::string& why) {

@@ -99,6 +99,13 @@ TEST(ModelConfigGemma3, DefaultsAreGemma3TextConfigs) {
   EXPECT_FLOAT_EQ(c.stack.embedding_scale, 33.941125f);  // f32: no rounding to bf16
 }
 
+TEST(ModelConfigGemma3, AFloat16CheckpointScalesBySqrtHiddenInFloat16) {
+  auto j = kGemma3_1b;
+  j["torch_dtype"] = "float16";
+  // sqrt(1152) = 33.9411 to 11 significant bits: steps of 1/32 above 32, so 33.9375.
+  EXPECT_FLOAT_EQ(parse(j).stack.embedding_scale, 33.9375f);
+}
+
 TEST(ModelConfigGemma3, WhatItCannotRunIsRefusedByName) {
   auto j = kGemma3_1b;
   j["attn_logit_softcapping"] = 50.0;
