@@ -425,8 +425,9 @@ OpSpec attention_spec(bool with_rope) {
     const AttentionShape shape = attention_shape(c);
     const ForwardBatch batch = two_sequence_batch(c);
     const std::int64_t blocks = batch.sequences.back().block_table.back() + 1;
-    KvLayer kv{b.allocate_kv({blocks * kBlockSize, shape.kv_width()}),
-               b.allocate_kv({blocks * kBlockSize, shape.kv_width()})};
+    // The cache's shape as the transformer allocates it: the CUDA backend checks it.
+    const std::vector<std::int64_t> cache{blocks, kBlockSize, shape.kv_heads, shape.head_dim};
+    KvLayer kv{b.allocate_kv(cache), b.allocate_kv(cache)};
     Tensor out = b.allocate({t.activations[0].rows(), shape.q_width()});
     if (with_rope) {
       b.rope_attention(t.activations[0], shape, t.activations[1], kv, kBlockSize, batch, 0, out);
