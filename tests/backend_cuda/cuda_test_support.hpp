@@ -19,6 +19,14 @@ namespace tessera::testing {
     if (runtime::CudaBackend::device_count() == 0) GTEST_SKIP() << "no CUDA device"; \
   } while (0)
 
+// A macro, not a function: GTEST_SKIP returns from the function it is written in, and the test
+// must end there.
+#define SKIP_WITHOUT_GPUS(needed)                                                          \
+  do {                                                                                     \
+    const int found_gpus = runtime::CudaBackend::device_count();                           \
+    if (found_gpus < (needed)) GTEST_SKIP() << "needs " << (needed) << " GPUs, found " << found_gpus; \
+  } while (0)
+
 inline float round_bf16(float value) {
   std::uint32_t bits;
   std::memcpy(&bits, &value, sizeof bits);

@@ -16,6 +16,7 @@
 #include "runtime/comm/gloo_communicator.hpp"
 #include "runtime/core/error.hpp"
 #include "tests/backend_cuda/cuda_test_support.hpp"
+#include "tests/comm_cuda/nccl_test_support.hpp"
 #include "tests/comm_cuda/run_guarded.hpp"
 #include "tests/runtime/comm/thread_ranks.hpp"
 #include "tests/support/expect_error.hpp"
@@ -31,21 +32,12 @@ using testing::host_values;
 using testing::run_guarded;
 using testing::run_ranks;
 
-NcclOptions options_with(std::chrono::milliseconds timeout) {
-  NcclOptions options;
-  options.timeout = timeout;
-  return options;
-}
-
 // Group sizes to try; those above the GPU count skip.
 class NcclGroupTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
     SKIP_WITHOUT_GPU();
-    if (CudaBackend::device_count() < GetParam()) {
-      GTEST_SKIP() << "a group of " << GetParam() << " needs as many GPUs, found "
-                   << CudaBackend::device_count();
-    }
+    SKIP_WITHOUT_GPUS(GetParam());
   }
 };
 

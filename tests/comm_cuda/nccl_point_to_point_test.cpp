@@ -18,6 +18,7 @@
 #include "runtime/core/error.hpp"
 #include "runtime/parallel/parallel_layout.hpp"
 #include "tests/backend_cuda/cuda_test_support.hpp"
+#include "tests/comm_cuda/nccl_test_support.hpp"
 #include "tests/comm_cuda/run_guarded.hpp"
 #include "tests/runtime/comm/thread_ranks.hpp"
 #include "tests/support/expect_error.hpp"
@@ -32,18 +33,6 @@ using test::expect_error_mentions;
 using testing::host_values;
 using testing::run_guarded;
 using testing::run_ranks;
-
-NcclOptions options_with(std::chrono::milliseconds timeout) {
-  NcclOptions options;
-  options.timeout = timeout;
-  return options;
-}
-
-void skip_without_gpus(int needed) {
-  if (CudaBackend::device_count() < needed) {
-    GTEST_SKIP() << "needs " << needed << " GPUs, found " << CudaBackend::device_count();
-  }
-}
 
 TEST(NcclPointToPoint, AGroupOfOneHasNoPeerAndSplitsIntoAnotherGroupOfOne) {
   SKIP_WITHOUT_GPU();
@@ -73,7 +62,7 @@ TEST(NcclPointToPoint, AGroupOfOneHasNoPeerAndSplitsIntoAnotherGroupOfOne) {
 
 TEST(NcclPointToPoint, ValuesTravelBothWaysBetweenTwoGpus) {
   SKIP_WITHOUT_GPU();
-  skip_without_gpus(2);
+  SKIP_WITHOUT_GPUS(2);
   auto store = make_in_process_store();
   run_ranks(2, [&](int rank) {
     CudaBackend backend(rank);
@@ -102,7 +91,7 @@ TEST(NcclPointToPoint, ValuesTravelBothWaysBetweenTwoGpus) {
 
 TEST(NcclPointToPoint, LayoutColoursSplitTheWorldIntoItsGroups) {
   SKIP_WITHOUT_GPU();
-  skip_without_gpus(2);
+  SKIP_WITHOUT_GPUS(2);
   // tp 1, pp 2: two stages of one rank; the pipeline group holds both, each tp group one.
   const ParallelLayout layout(1, 2, 1);
   auto store = make_in_process_store();
@@ -131,7 +120,7 @@ TEST(NcclPointToPoint, LayoutColoursSplitTheWorldIntoItsGroups) {
 
 TEST(NcclPointToPoint, ARecvWhosePeerNeverSendsIsAbortedAtTheDeadline) {
   SKIP_WITHOUT_GPU();
-  skip_without_gpus(2);
+  SKIP_WITHOUT_GPUS(2);
   run_guarded("NcclGuarded.DISABLED_RecvWhosePeerNeverSendsIsAbortedAtTheDeadline", 120);
 }
 
