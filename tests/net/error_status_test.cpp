@@ -7,6 +7,7 @@
 
 #include "net/openai/error_status.hpp"
 #include "net/openai/openai_service.hpp"
+#include "tests/net/recording_responder.hpp"
 
 namespace tessera::net {
 namespace {
@@ -31,22 +32,6 @@ TEST(ErrorStatus, TheCategoryDecidesNotTheText) {
   EXPECT_EQ(api_error({ErrorCategory::unavailable, {}, "prompt: looks like a field"}).status, 503u);
   EXPECT_EQ(api_error({ErrorCategory::unavailable, {}, "prompt: looks like a field"}).param, "");
 }
-
-struct RecordingResponder final : Responder {
-  unsigned status = 0;
-  std::string body;
-  HttpHeaders headers;
-  using Responder::respond;
-  void respond(unsigned s, std::string, std::string b, HttpHeaders h) override {
-    status = s;
-    body = std::move(b);
-    headers = std::move(h);
-  }
-  void start_stream(unsigned, std::string) override {}
-  void send(std::string) override {}
-  void finish() override {}
-  void on_disconnect(std::function<void()>) override {}
-};
 
 TEST(ErrorStatus, TheFieldBecomesParam) {
   const Failure failure{ErrorCategory::invalid_argument, "prompt",

@@ -15,6 +15,7 @@
 #include "net/openai/prompt_bound.hpp"
 #include "net/openai/prompt_workers.hpp"
 #include "runtime/tokenizer/byte_level_alphabet.hpp"
+#include "tests/net/recording_responder.hpp"
 
 namespace tessera::net {
 namespace {
@@ -58,29 +59,6 @@ TEST(PromptWorkers, RefusesBeyondItsQueueAndDrainsOnStop) {
   EXPECT_EQ(done.load(), 3) << "stop() runs what was queued";
   EXPECT_FALSE(workers.try_post([] {})) << "stopped workers take nothing";
 }
-
-struct RecordingResponder final : Responder {
-  unsigned status = 0;
-  std::string body;
-  HttpHeaders headers;
-  using Responder::respond;
-  void respond(unsigned s, std::string, std::string b, HttpHeaders h) override {
-    status = s;
-    body = std::move(b);
-    headers = std::move(h);
-  }
-  void start_stream(unsigned, std::string) override {}
-  void send(std::string) override {}
-  void finish() override {}
-  void on_disconnect(std::function<void()>) override {}
-
-  std::string header(const std::string& name) const {
-    for (const auto& [key, value] : headers) {
-      if (key == name) return value;
-    }
-    return "<absent>";
-  }
-};
 
 TEST(RespondError, StatusesCarryTheirHeaders) {
   RecordingResponder unauthorised;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "runtime/core/error.hpp"
+#include "tests/runtime/comm/gloo_test_options.hpp"
 #include "tests/runtime/comm/thread_ranks.hpp"
 
 namespace tessera::runtime {
@@ -17,12 +18,6 @@ namespace {
 
 using testing::run_ranks;
 using namespace std::chrono_literals;
-
-GlooOptions test_options(std::chrono::milliseconds timeout = 20s) {
-  GlooOptions options;
-  options.timeout = timeout;
-  return options;
-}
 
 class GlooGroupTest : public ::testing::TestWithParam<int> {};
 

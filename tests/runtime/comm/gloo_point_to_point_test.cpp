@@ -15,6 +15,7 @@
 #include "runtime/comm/gloo_communicator.hpp"
 #include "runtime/core/error.hpp"
 #include "runtime/parallel/parallel_layout.hpp"
+#include "tests/runtime/comm/gloo_test_options.hpp"
 #include "tests/runtime/comm/thread_ranks.hpp"
 #include "tests/support/expect_error.hpp"
 
@@ -25,12 +26,6 @@ using test::expect_error;
 using test::expect_error_mentions;
 using testing::run_ranks;
 using namespace std::chrono_literals;
-
-GlooOptions test_options(std::chrono::milliseconds timeout = 20s) {
-  GlooOptions options;
-  options.timeout = timeout;
-  return options;
-}
 
 Tensor filled(std::int64_t n, float first) {
   Tensor x = Tensor::host_f32({n});
