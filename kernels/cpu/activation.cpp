@@ -4,30 +4,32 @@
 
 namespace tessera::kernels::cpu {
 
-void silu_mul(const float* gate_up, std::int64_t rows, std::int64_t width, float* out) {
+namespace {
+
+// out = act(gate) · up for each row of gate_up, which holds the gate projection then the up one.
+template <class Activation>
+void gated_mul(const float* gate_up, std::int64_t rows, std::int64_t width, float* out,
+               Activation act) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* gate = gate_up + r * 2 * width;
     const float* up = gate + width;
     float* o = out + r * width;
-    for (std::int64_t j = 0; j < width; ++j) {
-      const float g = gate[j];
-      o[j] = g / (1.0f + std::exp(-g)) * up[j];
-    }
+    for (std::int64_t j = 0; j < width; ++j) o[j] = act(gate[j]) * up[j];
   }
 }
 
+}  // namespace
+
+void silu_mul(const float* gate_up, std::int64_t rows, std::int64_t width, float* out) {
+  gated_mul(gate_up, rows, width, out, [](float g) { return g / (1.0f + std::exp(-g)); });
+}
+
 void gelu_tanh_mul(const float* gate_up, std::int64_t rows, std::int64_t width, float* out) {
-  const float sqrt_2_over_pi = 0.7978845608028654f;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float* gate = gate_up + r * 2 * width;
-    const float* up = gate + width;
-    float* o = out + r * width;
-    for (std::int64_t j = 0; j < width; ++j) {
-      const float g = gate[j];
-      const float inner = sqrt_2_over_pi * (g + 0.044715f * g * g * g);
-      o[j] = 0.5f * g * (1.0f + std::tanh(inner)) * up[j];
-    }
-  }
+  gated_mul(gate_up, rows, width, out, [](float g) {
+    const float sqrt_2_over_pi = 0.7978845608028654f;
+    const float inner = sqrt_2_over_pi * (g + 0.044715f * g * g * g);
+    return 0.5f * g * (1.0f + std::tanh(inner));
+  });
 }
 
 void scale_inplace(float* x, float factor, std::int64_t count) {

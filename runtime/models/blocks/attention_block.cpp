@@ -5,14 +5,9 @@
 #include <vector>
 
 #include "runtime/core/error.hpp"
+#include "runtime/models/blocks/held_elements.hpp"
 
 namespace tessera::runtime {
-namespace {
-
-std::int64_t count(const Tensor& t) { return t.defined() ? t.numel() : 0; }
-std::int64_t count(const Weight& w) { return count(w.data); }
-
-}  // namespace
 
 AttentionBlock::AttentionBlock(const AttentionSpec& spec, const ModelConfig& config,
                                const ShardPlan& plan, WeightLoader& loader, Tensor inv_freq)
@@ -68,8 +63,8 @@ void AttentionBlock::forward(const StepContext& step, KvLayer& kv, const Tensor&
 }
 
 std::int64_t AttentionBlock::parameter_count() const {
-  return count(qkv_) + count(qkv_bias_) + count(q_norm_) + count(k_norm_) + count(o_) +
-         count(o_bias_);
+  return held_elements(qkv_) + held_elements(qkv_bias_) + held_elements(q_norm_) +
+         held_elements(k_norm_) + held_elements(o_) + held_elements(o_bias_);
 }
 
 }  // namespace tessera::runtime

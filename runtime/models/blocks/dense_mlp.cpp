@@ -3,13 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "runtime/models/blocks/held_elements.hpp"
+
 namespace tessera::runtime {
-namespace {
-
-std::int64_t count(const Tensor& t) { return t.defined() ? t.numel() : 0; }
-std::int64_t count(const Weight& w) { return count(w.data); }
-
-}  // namespace
 
 DenseMlp::DenseMlp(const DenseMlpSpec& spec, const ModelConfig& config, const ShardPlan& plan,
                    WeightLoader& loader)
@@ -50,7 +46,8 @@ void DenseMlp::forward(const StepContext& step, const Tensor& normed, Tensor& ou
 }
 
 std::int64_t DenseMlp::parameter_count() const {
-  return count(gate_up_) + count(gate_up_bias_) + count(down_) + count(down_bias_);
+  return held_elements(gate_up_) + held_elements(gate_up_bias_) + held_elements(down_) +
+         held_elements(down_bias_);
 }
 
 }  // namespace tessera::runtime
