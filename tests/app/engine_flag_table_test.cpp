@@ -195,6 +195,25 @@ TEST(EngineFlagTable, UnitsAreReadAsWritten) {
   EXPECT_THROW(make_engine_config(flags_with("--tp", "2x")), Error);
 }
 
+// Hostile values: numbers past every type's range, exponents, infinities, signs, padding and
+// other bases are refused by every row that reads a value, naming the flag; none wraps around.
+TEST(EngineFlagTable, HostileValuesAreRefusedNamingTheFlag) {
+  const std::vector<std::string> hostile{"99999999999999999999999", "-99999999999999999999999",
+                                         "1e400", "inf", "-inf", " 1", "1 ", "0x10", "+", ""};
+  for (const EngineFlagRow& row : engine_flag_rows()) {
+    if (row.flag == "--model") continue;  // any text names a folder; loading checks it
+    for (const std::string& value : hostile) {
+      try {
+        make_engine_config(flags_with(std::string(row.flag), value));
+        ADD_FAILURE() << row.flag << " accepted '" << value << "'";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.category(), ErrorCategory::invalid_argument) << row.flag << " '" << value << "'";
+        EXPECT_EQ(std::string(e.what()).rfind(std::string(row.flag), 0), 0u) << e.what();
+      }
+    }
+  }
+}
+
 TEST(EngineFlagTable, ClusterNodesKeepTheDefaultBlockSize) {
   // A worker's settings: make_engine_config resolves them without reaching the head.
   auto flags = flags_with("--kv-block-size", "16");
