@@ -4,7 +4,8 @@
 // runs it with OpenBLAS in f32, the CUDA backend on a GPU.
 //
 // The operations come in families, one small interface each under runtime/backend/ops/:
-// memory, norms, products and lookups, attention, elementwise, sampling, and the step brackets.
+// memory, norms, products and lookups, attention, elementwise, mixtures of experts, sampling,
+// and the step brackets.
 // Backend combines them, so callers hold one Backend& and call any operation on it. Every
 // operation has a spec in tests/backend_ops/ that runs it on every built backend.
 #include <span>
@@ -14,6 +15,7 @@
 #include "runtime/backend/ops/attention_ops.hpp"
 #include "runtime/backend/ops/attention_shape.hpp"
 #include "runtime/backend/ops/elementwise_ops.hpp"
+#include "runtime/backend/ops/expert_ops.hpp"
 #include "runtime/backend/ops/linear_ops.hpp"
 #include "runtime/backend/ops/memory_ops.hpp"
 #include "runtime/backend/ops/norm_ops.hpp"
@@ -27,6 +29,7 @@ class Backend : public MemoryOps,
                 public LinearOps,
                 public AttentionOps,
                 public ElementwiseOps,
+                public ExpertOps,
                 public SamplingOps,
                 public StepBrackets {
  public:

@@ -2,10 +2,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/activation.hpp"
 #include "kernels/cpu/attention.hpp"
 #include "kernels/cpu/embedding.hpp"
+#include "kernels/cpu/experts.hpp"
 #include "kernels/cpu/matmul.hpp"
 #include "kernels/cpu/norm.hpp"
 #include "kernels/cpu/rope.hpp"
@@ -132,6 +134,31 @@ void CpuBackend::scale(Tensor& x, float factor) {
 
 void CpuBackend::add(Tensor& acc, const Tensor& x) {
   cpu::add_inplace(acc.data<float>(), x.data<float>(), x.numel());
+}
+
+void CpuBackend::mixture_of_experts(const Tensor& x, const Tensor& router_logits,
+                                    const ExpertRouting& routing, const ExpertWeights& experts,
+                                    Tensor& out) {
+  const std::int64_t tokens = x.rows();
+  const std::int64_t k = routing.top_k;
+  std::vector<std::int32_t> chosen(static_cast<std::size_t>(tokens * k));
+  std::vector<float> weights(chosen.size());
+  for (std::int64_t t = 0; t < tokens; ++t) {
+    cpu::route_token(router_logits.data<float>() + t * routing.num_experts, routing.num_experts, k,
+                     routing.normalize_top_k, chosen.data() + t * k, weights.data() + t * k);
+  }
+  const cpu::HeldExperts held{experts.first,
+                              experts.count,
+                              experts.features,
+                              x.cols(),
+                              experts.gate_up.data.data<float>(),
+                              experts.down.data.data<float>()};
+  cpu::mixture_of_experts(x.data<float>(), tokens, chosen.data(), weights.data(), k, held,
+                          out.data<float>());
+}
+
+void CpuBackend::scale_rows_by_sigmoid(Tensor& x, const Tensor& gate_logits) {
+  cpu::scale_rows_by_sigmoid(x.data<float>(), x.rows(), x.cols(), gate_logits.data<float>());
 }
 
 void CpuBackend::gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) {

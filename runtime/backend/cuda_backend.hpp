@@ -72,6 +72,10 @@ class CudaBackend final : public Backend {
   void gelu_tanh_mul(const Tensor& gate_up, Tensor& out) override;
   void scale(Tensor& x, float factor) override;
   void add(Tensor& acc, const Tensor& x) override;
+  void mixture_of_experts(const Tensor& x, const Tensor& router_logits,
+                          const ExpertRouting& routing, const ExpertWeights& experts,
+                          Tensor& out) override;
+  void scale_rows_by_sigmoid(Tensor& x, const Tensor& gate_logits) override;
   void gather_rows(const Tensor& x, std::span<const std::int64_t> rows, Tensor& out) override;
   std::vector<std::int32_t> argmax_rows(const Tensor& logits) override;
   // On the device (cuda_backend_sampling.cpp): only a small table goes up and a few bytes per row
