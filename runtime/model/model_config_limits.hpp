@@ -15,6 +15,8 @@ inline constexpr std::int64_t kMaxIntermediateSize = std::int64_t{1} << 22;  // 
 inline constexpr std::int64_t kMaxVocabSize = std::int64_t{1} << 24;         // vocab_size
 inline constexpr std::int64_t kMaxHeads = std::int64_t{1} << 12;  // attention and key/value heads
 inline constexpr std::int64_t kMaxHeadDim = std::int64_t{1} << 12;           // head_dim
+// Experts of a mixture-of-experts layer (DeepSeek-V3 has 256).
+inline constexpr std::int64_t kMaxExperts = std::int64_t{1} << 12;  // num_experts
 inline constexpr std::int64_t kMaxPositions = std::int64_t{1} << 28;  // max_position_embeddings
 // Weights the config implies, all layers together (about 4.4 trillion).
 inline constexpr std::int64_t kMaxParameters = std::int64_t{1} << 42;

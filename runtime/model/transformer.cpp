@@ -9,9 +9,25 @@ namespace tessera::runtime {
 
 Transformer::Transformer(ModelConfig config, ShardPlan plan, const Checkpoint& checkpoint,
                          Backend& backend, Communicator& communicator)
-    : config_(std::move(config)), plan_(plan), backend_(backend), communicator_(communicator) {
+    : config_(std::move(config)), plan_(plan), backend_(backend), stage_(communicator) {
   check_plan();
+  regroup();
   stack_ = ModelStack::load(config_, plan_, checkpoint, backend_);
+}
+
+void Transformer::regroup() {
+  const ParallelLayout& layout = plan_.layout;
+  tensor_parallel_subgroup_.reset();
+  if (layout.tp() == layout.stage_size()) return;
+  if (layout.tp() == 1) {
+    tensor_parallel_subgroup_ = std::make_unique<SingleRankCommunicator>();
+  } else {
+    tensor_parallel_subgroup_ = stage_.split(layout.tp_group_color(plan_.rank.global_rank));
+  }
+}
+
+Communicator& Transformer::tensor_parallel() const {
+  return tensor_parallel_subgroup_ ? *tensor_parallel_subgroup_ : stage_;
 }
 
 void Transformer::check_plan() const {
@@ -26,7 +42,7 @@ void Transformer::check_plan() const {
                     std::to_string(plan_.layers.end - 1) + " of " + std::to_string(all.end) +
                     "; pipeline stages are not executed yet (every rank runs the whole model)");
   }
-  plan_.require_group(communicator_.rank(), communicator_.size());
+  plan_.require_group(stage_.rank(), stage_.size());
 }
 
 std::int64_t Transformer::parameter_count() const { return stack_.parameter_count(); }
@@ -58,7 +74,7 @@ Tensor Transformer::forward(const ForwardBatch& batch, KvCache& cache) {
                                        "positions are for vision models, not supported yet");
   }
   try {
-    backend_.begin_step(batch, cache, communicator_.size() == 1);
+    backend_.begin_step(batch, cache, stage_.size() == 1);
     return backend_.end_step(forward_step(batch, cache));
   } catch (...) {
     backend_.abort_step();
@@ -69,7 +85,8 @@ Tensor Transformer::forward(const ForwardBatch& batch, KvCache& cache) {
 Tensor Transformer::forward_step(const ForwardBatch& batch, KvCache& cache) {
   const auto tokens = static_cast<std::int64_t>(batch.token_ids.size());
   const std::int64_t hidden = config_.hidden_size;
-  const StepContext step{backend_, communicator_, batch, cache.block_size};
+  Communicator& tp = tensor_parallel();
+  const StepContext step{backend_, tp, stage_, batch, cache.block_size};
 
   Tensor residual = backend_.allocate({tokens, hidden});
   backend_.embedding(stack_.embed_tokens, batch.token_ids, residual);
@@ -101,10 +118,10 @@ Tensor Transformer::forward_step(const ForwardBatch& batch, KvCache& cache) {
   stack_.final_norm.apply(backend_, last_hidden, last_normed);
   Tensor local_logits = backend_.allocate({sequences, plan_.vocab});
   backend_.linear(last_normed, stack_.lm_head, nullptr, local_logits);
-  if (communicator_.size() == 1) return local_logits;
+  if (tp.size() == 1) return local_logits;
   Tensor logits = backend_.allocate({sequences, config_.vocab_size});
-  communicator_.gather_columns(local_logits, logits);
-  return communicator_.rank() == 0 ? logits : local_logits;
+  tp.gather_columns(local_logits, logits);
+  return tp.rank() == 0 ? logits : local_logits;
 }
 
 }  // namespace tessera::runtime

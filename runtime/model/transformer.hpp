@@ -1,8 +1,14 @@
 #pragma once
-// The driver of a decoder as one rank of a tensor-parallel group computes it: it loads the layer
-// stack the model's architecture declared (ModelConfig::stack, runtime/models/) and runs a
-// forward step over a batch of sequences sharing a paged KV cache. It knows no architecture.
+// The driver of a decoder as one rank of a stage computes it: it loads the layer stack the
+// model's architecture declared (ModelConfig::stack, runtime/models/) and runs a forward step
+// over a batch of sequences sharing a paged KV cache. It knows no architecture.
+//
+// Its communicator is the rank's stage (with tensor parallelism alone, the tensor-parallel
+// group). Where the stage has more ranks than tp (expert parallelism beyond tp), the transformer
+// splits its tensor-parallel group off the stage: attention and dense layers reduce there,
+// experts over the stage.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "runtime/backend/backend.hpp"
@@ -17,10 +23,15 @@ class Transformer {
  public:
   // Reads this rank's weights; throws Error(checkpoint) naming any tensor that is missing or whose
   // shape disagrees with config.json, Error(invalid_argument) when `communicator` is not the
-  // plan's tensor-parallel group, and Error(unsupported) for a plan of part of the layers (a
-  // pipeline stage: not executed yet).
+  // plan's stage, and Error(unsupported) for a plan of part of the layers (a pipeline stage: not
+  // executed yet). Every rank of the stage constructs its transformer at once (the split of the
+  // tensor-parallel group is collective).
   Transformer(ModelConfig config, ShardPlan plan, const Checkpoint& checkpoint, Backend& backend,
               Communicator& communicator);
+
+  // After the stage's communicator was replaced (a cluster re-formed), splits the
+  // tensor-parallel group again; collective over the stage like the constructor.
+  void regroup();
 
   // Runs one step and returns the logits of each sequence's last new token, [sequences, vocab]
   // on the group's first tensor-parallel rank (the others return their vocabulary block only).
@@ -40,11 +51,14 @@ class Transformer {
  private:
   void check_plan() const;
   Tensor forward_step(const ForwardBatch& batch, KvCache& cache);
+  Communicator& tensor_parallel() const;
 
   ModelConfig config_;
   ShardPlan plan_;
   Backend& backend_;
-  Communicator& communicator_;
+  Communicator& stage_;
+  // The tensor-parallel group when it is smaller than the stage; null when it is the stage.
+  std::unique_ptr<Communicator> tensor_parallel_subgroup_;
   ModelStack stack_;
 };
 

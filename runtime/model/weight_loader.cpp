@@ -62,13 +62,22 @@ Weight WeightLoader::stacked_rows(const std::vector<RowBlock>& blocks) {
 
 Weight WeightLoader::columns(const std::string& name, std::vector<std::int64_t> full_shape,
                              std::int64_t begin, std::int64_t count) {
-  check_tensor(name, full_shape);
+  return stacked_columns({name}, full_shape, begin, count);
+}
+
+Weight WeightLoader::stacked_columns(const std::vector<std::string>& names,
+                                     const std::vector<std::int64_t>& full_shape,
+                                     std::int64_t begin, std::int64_t count) {
   TensorSlice slice;
   slice.col_begin = begin;
   slice.col_end = begin + count;
-  const WeightPiece piece{name, slice, full_shape[0]};
-  full_shape[1] = count;
-  return backend_.load_weight(checkpoint_, std::span(&piece, 1), std::move(full_shape));
+  std::vector<WeightPiece> pieces;
+  for (const std::string& name : names) {
+    check_tensor(name, full_shape);
+    pieces.push_back({name, slice, full_shape[0]});
+  }
+  const auto rows = full_shape[0] * static_cast<std::int64_t>(names.size());
+  return backend_.load_weight(checkpoint_, pieces, {rows, count});
 }
 
 }  // namespace tessera::runtime

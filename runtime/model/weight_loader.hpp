@@ -30,6 +30,11 @@ class WeightLoader {
   // Columns [begin, begin + count) of a 2-D tensor.
   Weight columns(const std::string& name, std::vector<std::int64_t> full_shape,
                  std::int64_t begin, std::int64_t count);
+  // Columns [begin, begin + count) of each of these 2-D tensors of one full shape, stacked in
+  // order along the rows (the down projections of the experts a rank holds).
+  Weight stacked_columns(const std::vector<std::string>& names,
+                         const std::vector<std::int64_t>& full_shape, std::int64_t begin,
+                         std::int64_t count);
 
   bool contains(const std::string& name) const { return checkpoint_.contains(name); }
 

@@ -9,11 +9,12 @@
 #include "runtime/models/architecture.hpp"
 #include "runtime/models/hf_names.hpp"
 #include "runtime/models/layer_types.hpp"
+#include "runtime/models/llama_family.hpp"
 
 namespace tessera::runtime {
 namespace {
 
-enum class Variant { llama, mistral, qwen2, qwen3 };
+using Variant = LlamaVariant;
 
 // HF's defaults when config.json leaves these out (MistralConfig, Qwen2Config, Qwen3Config).
 constexpr std::int64_t kDefaultSlidingWindow = 4096;
@@ -98,31 +99,7 @@ class LlamaFamily final : public Architecture {
   std::string_view model_type() const override { return model_type_; }
 
   void configure(const ConfigObject& root, ModelConfig& cfg) const override {
-    StackSpec& stack = cfg.stack;
-    stack.ropes = {parse_rope_config(root)};
-    const Biases biases = parse_biases(root, variant_);
-    const auto windows = sliding_windows(root, variant_, cfg.num_hidden_layers);
-    stack.embed_tokens = hf_names::kEmbedTokens;
-    // Tied models use the embedding as the output projection (HF ties them even when a
-    // checkpoint also stores lm_head.weight).
-    stack.lm_head = cfg.tie_word_embeddings ? hf_names::kEmbedTokens : hf_names::kLmHead;
-    stack.final_norm = {std::string(hf_names::kFinalNorm), 0.0f};
-    for (std::int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
-      LayerSpec layer;
-      layer.input_norm = hf_names::layer_norm(i, "input_layernorm", 0.0f);
-      layer.attention = hf_names::attention(i);
-      layer.attention.qkv_bias = biases.qkv;
-      layer.attention.o_bias = biases.o;
-      if (variant_ == Variant::qwen3) {  // RMSNorm over each head of q and k before RoPE
-        layer.attention.q_norm = hf_names::attention_head_norm(i, "q_norm", 0.0f);
-        layer.attention.k_norm = hf_names::attention_head_norm(i, "k_norm", 0.0f);
-      }
-      layer.attention.window = windows[static_cast<std::size_t>(i)];
-      layer.mlp_norm = hf_names::layer_norm(i, "post_attention_layernorm", 0.0f);
-      layer.mlp = hf_names::mlp(i, Activation::silu);
-      layer.mlp.bias = biases.mlp;
-      stack.layers.push_back(std::move(layer));
-    }
+    configure_llama_stack(root, cfg, variant_);
   }
 
  private:
@@ -131,6 +108,34 @@ class LlamaFamily final : public Architecture {
 };
 
 }  // namespace
+
+void configure_llama_stack(const ConfigObject& root, ModelConfig& cfg, LlamaVariant variant) {
+  StackSpec& stack = cfg.stack;
+  stack.ropes = {parse_rope_config(root)};
+  const Biases biases = parse_biases(root, variant);
+  const auto windows = sliding_windows(root, variant, cfg.num_hidden_layers);
+  stack.embed_tokens = hf_names::kEmbedTokens;
+  // Tied models use the embedding as the output projection (HF ties them even when a
+  // checkpoint also stores lm_head.weight).
+  stack.lm_head = cfg.tie_word_embeddings ? hf_names::kEmbedTokens : hf_names::kLmHead;
+  stack.final_norm = {std::string(hf_names::kFinalNorm), 0.0f};
+  for (std::int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
+    LayerSpec layer;
+    layer.input_norm = hf_names::layer_norm(i, "input_layernorm", 0.0f);
+    layer.attention = hf_names::attention(i);
+    layer.attention.qkv_bias = biases.qkv;
+    layer.attention.o_bias = biases.o;
+    if (variant == Variant::qwen3) {  // RMSNorm over each head of q and k before RoPE
+      layer.attention.q_norm = hf_names::attention_head_norm(i, "q_norm", 0.0f);
+      layer.attention.k_norm = hf_names::attention_head_norm(i, "k_norm", 0.0f);
+    }
+    layer.attention.window = windows[static_cast<std::size_t>(i)];
+    layer.mlp_norm = hf_names::layer_norm(i, "post_attention_layernorm", 0.0f);
+    layer.mlp = hf_names::mlp(i, Activation::silu);
+    layer.mlp.bias = biases.mlp;
+    stack.layers.push_back(std::move(layer));
+  }
+}
 
 const Architecture& llama_architecture() {
   static const LlamaFamily a(Variant::llama, "LlamaForCausalLM", "llama");

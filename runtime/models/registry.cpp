@@ -11,13 +11,17 @@ const Architecture& mistral_architecture();  // llama_family.cpp
 const Architecture& qwen2_architecture();    // llama_family.cpp
 const Architecture& qwen3_architecture();    // llama_family.cpp
 const Architecture& gemma3_architecture();   // gemma3.cpp
+const Architecture& mixtral_architecture();    // mixtral.cpp
+const Architecture& qwen2_moe_architecture();  // qwen2_moe.cpp
+const Architecture& qwen3_moe_architecture();  // qwen3_moe.cpp
 
 namespace {
 
-const std::array<const Architecture*, 5>& table() {
-  static const std::array<const Architecture*, 5> architectures{
-      &llama_architecture(), &mistral_architecture(), &qwen2_architecture(),
-      &qwen3_architecture(), &gemma3_architecture()};
+const std::array<const Architecture*, 8>& table() {
+  static const std::array<const Architecture*, 8> architectures{
+      &llama_architecture(),   &mistral_architecture(),   &qwen2_architecture(),
+      &qwen3_architecture(),   &gemma3_architecture(),    &mixtral_architecture(),
+      &qwen2_moe_architecture(), &qwen3_moe_architecture()};
   return architectures;
 }
 

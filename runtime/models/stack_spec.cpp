@@ -17,6 +17,27 @@ void write(std::ostream& out, const std::optional<NormSpec>& norm) {
   }
 }
 
+void write(std::ostream& out, const DenseMlpSpec& mlp) {
+  out << mlp.gate << ' ' << mlp.up << ' ' << mlp.down << ' ' << mlp.bias << ' '
+      << static_cast<int>(mlp.activation) << ' ' << mlp.features << ' ';
+}
+
+void write(std::ostream& out, const std::optional<MoeSpec>& moe) {
+  if (!moe) {
+    out << "- ";
+    return;
+  }
+  out << moe->router << ' ' << moe->experts_prefix << ' ' << moe->gate << ' ' << moe->up << ' '
+      << moe->down << ' ' << moe->num_experts << ' ' << moe->top_k << ' ' << moe->normalize_top_k
+      << ' ' << moe->features << ' ';
+  if (moe->shared_expert) {
+    write(out, moe->shared_expert->mlp);
+    out << moe->shared_expert->gate << ' ';
+  } else {
+    out << "- ";
+  }
+}
+
 }  // namespace
 
 std::string canonical_text(const StackSpec& s) {
@@ -35,8 +56,8 @@ std::string canonical_text(const StackSpec& s) {
     out << a.softmax_scale << ' ' << a.rope << ' ' << a.window << ' ';
     write(out, l.attention_output_norm);
     write(out, l.mlp_norm);
-    out << l.mlp.gate << ' ' << l.mlp.up << ' ' << l.mlp.down << ' ' << l.mlp.bias << ' '
-        << static_cast<int>(l.mlp.activation) << ' ';
+    write(out, l.mlp);
+    write(out, l.moe);
     write(out, l.mlp_output_norm);
     out << '\n';
   }

@@ -39,6 +39,34 @@ struct DenseMlpSpec {
   std::string gate, up, down;  // without ".weight" / ".bias"
   bool bias = false;
   Activation activation = Activation::silu;
+  std::int64_t features = 0;  // intermediate features; 0: the model's intermediate_size
+};
+
+// Qwen2-MoE's shared expert: a dense MLP every token passes through, its output scaled by
+// sigmoid(gate · x) before it joins the experts'.
+struct SharedExpertSpec {
+  DenseMlpSpec mlp;
+  std::string gate;  // [1, hidden], without ".weight"
+};
+
+// A mixture of experts in place of the dense MLP: a router (a linear layer without bias,
+// [num_experts, hidden]) scores the experts for each token, the top_k run on it (SiLU-gated MLPs
+// of `features` each) and their outputs are summed with the router's softmax weights,
+// renormalised over the chosen ones when normalize_top_k.
+struct MoeSpec {
+  std::string router;  // without ".weight"
+  // Expert e's projections are experts_prefix + e + "." + gate / up / down (without ".weight").
+  std::string experts_prefix;
+  std::string gate, up, down;
+  std::int64_t num_experts = 0;
+  std::int64_t top_k = 0;
+  bool normalize_top_k = false;
+  std::int64_t features = 0;
+  std::optional<SharedExpertSpec> shared_expert;
+
+  std::string expert(std::int64_t index, const std::string& projection) const {
+    return experts_prefix + std::to_string(index) + "." + projection;
+  }
 };
 
 // x += attention(input_norm(x)) [then attention_output_norm], x += mlp(mlp_norm(x)) [then
@@ -49,6 +77,7 @@ struct LayerSpec {
   std::optional<NormSpec> attention_output_norm;
   NormSpec mlp_norm;
   DenseMlpSpec mlp;
+  std::optional<MoeSpec> moe;  // set: the feed-forward is this mixture and `mlp` is unused
   std::optional<NormSpec> mlp_output_norm;
 };
 

@@ -18,6 +18,19 @@ std::vector<std::string> fixture_model_names() {
   return names;
 }
 
+std::vector<std::string> moe_fixture_model_names() {
+  std::vector<std::string> names;
+  for (const auto& name : fixture_model_names()) {
+    const auto config = runtime::ModelConfig::load(fixture_models_dir() / name);
+    const auto& layers = config.stack.layers;
+    if (std::any_of(layers.begin(), layers.end(),
+                    [](const runtime::LayerSpec& l) { return l.moe.has_value(); })) {
+      names.push_back(name);
+    }
+  }
+  return names;
+}
+
 nlohmann::json read_json_file(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot open " + path.string());

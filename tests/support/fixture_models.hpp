@@ -20,6 +20,8 @@ inline std::filesystem::path fixture_models_dir() {
 
 // Names of every fixture folder that holds a golden.json.
 std::vector<std::string> fixture_model_names();
+// Those whose models have mixture-of-experts layers.
+std::vector<std::string> moe_fixture_model_names();
 
 nlohmann::json read_json_file(const std::filesystem::path& path);
 

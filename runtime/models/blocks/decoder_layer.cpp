@@ -4,6 +4,7 @@
 
 #include "runtime/core/error.hpp"
 #include "runtime/models/blocks/dense_mlp.hpp"
+#include "runtime/models/blocks/mixture_of_experts.hpp"
 
 namespace tessera::runtime {
 namespace {
@@ -23,6 +24,12 @@ std::optional<RmsNormWeight> load_optional_norm(const std::optional<NormSpec>& s
   return load_norm(*spec, config.hidden_size, config, loader);
 }
 
+std::unique_ptr<FeedForward> load_feed_forward(const LayerSpec& spec, const ModelConfig& config,
+                                               const ShardPlan& plan, WeightLoader& loader) {
+  if (spec.moe) return std::make_unique<MixtureOfExperts>(*spec.moe, config, plan, loader);
+  return std::make_unique<DenseMlp>(spec.mlp, config, plan, loader);
+}
+
 }  // namespace
 
 RmsNormWeight load_norm(const NormSpec& spec, std::int64_t size, const ModelConfig& config,
@@ -38,7 +45,7 @@ DecoderLayer::DecoderLayer(const LayerSpec& spec, const ModelConfig& config, con
                  rope_table(rope_tables, spec.attention.rope, spec.attention.q)),
       attention_output_norm_(load_optional_norm(spec.attention_output_norm, config, loader)),
       mlp_norm_(load_norm(spec.mlp_norm, config.hidden_size, config, loader)),
-      mlp_(std::make_unique<DenseMlp>(spec.mlp, config, plan, loader)),
+      mlp_(load_feed_forward(spec, config, plan, loader)),
       mlp_output_norm_(load_optional_norm(spec.mlp_output_norm, config, loader)) {}
 
 void DecoderLayer::forward(const StepContext& step, KvLayer& kv, Tensor& residual, Tensor& normed,

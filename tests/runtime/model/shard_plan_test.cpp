@@ -19,6 +19,17 @@ ModelConfig config_with(std::int64_t heads, std::int64_t kv_heads) {
   return c;
 }
 
+// One mixture-of-experts layer of `experts` experts, each `features` wide.
+ModelConfig with_experts(ModelConfig c, std::int64_t experts, std::int64_t features) {
+  LayerSpec layer;
+  layer.moe = MoeSpec{};
+  layer.moe->num_experts = experts;
+  layer.moe->top_k = 2;
+  layer.moe->features = features;
+  c.stack.layers.push_back(layer);
+  return c;
+}
+
 std::string error_of(const ModelConfig& c, int world) {
   try {
     ShardPlan::make(c, 0, world);
@@ -98,10 +109,40 @@ TEST(ShardPlan, TakesItsTensorParallelPlaceAndLayersFromTheLayout) {
   EXPECT_EQ(ShardPlan::make(config, layout, 0).layers, (LayerRange{0, 5}));
 
   // Expert ranks beyond tp replicate the dense split: tp 1, ep 2 gives whole layers to both.
-  const auto replicated = ShardPlan::make(config, ParallelLayout(1, 1, 2), 1);
+  const auto moe = with_experts(config, 8, 64);
+  const auto replicated = ShardPlan::make(moe, ParallelLayout(1, 1, 2), 1);
   EXPECT_EQ(replicated.tp_size(), 1);
   EXPECT_EQ(replicated.heads, 8);
   EXPECT_EQ(replicated.vocab, 1024);
+}
+
+TEST(ShardPlan, PlacesWholeExpertsOverTheExpertRanksAndSplitsThemOverTheRest) {
+  const auto moe = with_experts(config_with(8, 4), 8, 64);
+  // tp 2 × ep 2 on two ranks: rank 1 holds experts 4-7 whole.
+  const auto both = ShardPlan::make(moe, ParallelLayout(2, 1, 2), 1);
+  EXPECT_EQ(both.experts, 4);
+  EXPECT_EQ(both.expert_begin, 4);
+  EXPECT_EQ(both.expert_shards, 1);
+  // tp 4, ep 2: ranks 0-1 and 2-3 are expert groups; rank 3 holds experts 4-7, and with rank 1
+  // (the same experts, the other group) splits their features: it takes the second half.
+  const auto split = ShardPlan::make(moe, ParallelLayout(4, 1, 2), 3);
+  EXPECT_EQ(split.experts, 4);
+  EXPECT_EQ(split.expert_begin, 4);
+  EXPECT_EQ(split.expert_shards, 2);
+  EXPECT_EQ(split.expert_shard, 1);
+  // Tensor parallelism alone: every rank holds every expert and a quarter of its features.
+  const auto tp_only = ShardPlan::make(moe, 2, 4);
+  EXPECT_EQ(tp_only.experts, 8);
+  EXPECT_EQ(tp_only.expert_begin, 0);
+  EXPECT_EQ(tp_only.expert_shards, 4);
+  EXPECT_EQ(tp_only.expert_shard, 2);
+}
+
+TEST(ShardPlan, RefusesExpertFeaturesThatDoNotSplit) {
+  const auto moe = with_experts(config_with(8, 4), 8, 6);
+  const std::string message = error_of(moe, 4);
+  EXPECT_NE(message.find("6 features of each expert"), std::string::npos) << message;
+  EXPECT_NE(message.find("4 ranks"), std::string::npos) << message;
 }
 
 TEST(ShardPlan, NamesTheCommunicatorThatIsNotItsGroup) {
@@ -112,7 +153,8 @@ TEST(ShardPlan, NamesTheCommunicatorThatIsNotItsGroup) {
     FAIL() << "accepted rank 1 of 4 for tensor-parallel rank 1 of 2";
   } catch (const Error& e) {
     EXPECT_EQ(e.category(), ErrorCategory::invalid_argument);
-    EXPECT_NE(std::string(e.what()).find("tensor-parallel rank 1 of 2"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("sharded as rank 1 of 2 (tp 2"), std::string::npos)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("rank 1 of 4"), std::string::npos);
   }
 }

@@ -4,64 +4,14 @@
 // golden within 1e-3. Shapes that cannot split must fail up front, naming the numbers.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <cmath>
 #include <string>
 #include <tuple>
 
-#include "runtime/comm/gloo_communicator.hpp"
 #include "runtime/core/error.hpp"
-#include "runtime/model/greedy_generation.hpp"
-#include "runtime/model/lockstep_generation.hpp"
-#include "tests/runtime/comm/thread_ranks.hpp"
-#include "tests/support/fixture_models.hpp"
+#include "tests/runtime/tensor_parallel/layout_runs.hpp"
 
 namespace tessera::testing {
 namespace {
-
-using runtime::GreedyResult;
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double worst = 0.0;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
-  }
-  return worst;
-}
-
-runtime::GreedyOptions options_for(const nlohmann::json& golden_case,
-                                   const std::vector<std::int64_t>& eos) {
-  runtime::GreedyOptions options;
-  options.max_new_tokens = golden_case.at("max_new_tokens").get<std::int64_t>();
-  options.stop_token_ids = eos;
-  options.block_size = 4;  // several blocks per sequence, as in the golden test
-  return options;
-}
-
-// Runs every golden case of `name` on `world_size` thread ranks; returns results[rank][case].
-std::vector<std::vector<GreedyResult>> run_tensor_parallel(const std::string& name,
-                                                           int world_size) {
-  const auto dir = fixture_models_dir() / name;
-  const auto config = runtime::ModelConfig::load(dir);
-  const auto eos = runtime::GenerationConfig::load(dir).eos_token_ids;
-  const auto golden = read_json_file(dir / "golden.json");
-  auto store = runtime::make_in_process_store();
-  runtime::GlooOptions gloo_options;
-  gloo_options.timeout = std::chrono::seconds(60);
-  std::vector<std::vector<GreedyResult>> results(static_cast<std::size_t>(world_size));
-  run_ranks(world_size, [&](int rank) {
-    runtime::CpuBackend backend;
-    runtime::GlooCommunicator communicator(store, rank, world_size, gloo_options);
-    runtime::Transformer model(config, runtime::ShardPlan::make(config, rank, world_size),
-                               runtime::Checkpoint::open(dir), backend, communicator);
-    for (const auto& c : golden.at("cases")) {
-      const auto prompt = c.at("prompt_ids").get<std::vector<std::int32_t>>();
-      results[static_cast<std::size_t>(rank)].push_back(
-          runtime::generate_greedy_lockstep(model, communicator, prompt, options_for(c, eos)));
-    }
-  });
-  return results;
-}
 
 class TensorParallelTest : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
@@ -86,34 +36,8 @@ TEST_P(TensorParallelTest, MatchesGoldenAndSingleRank) {
     return;
   }
 
-  auto reference = load_fixture(name);
-  const auto eos = runtime::GenerationConfig::load(dir).eos_token_ids;
-  const auto& cases = reference->golden.at("cases");
-  const auto results = run_tensor_parallel(name, world_size);
-
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    const auto& c = cases[i];
-    const auto prompt = c.at("prompt_ids").get<std::vector<std::int32_t>>();
-    const auto expected_ids = c.at("generated_ids").get<std::vector<std::int32_t>>();
-    const auto golden_logits = c.at("last_prompt_logits").get<std::vector<float>>();
-    const GreedyResult single = runtime::generate_greedy(*reference->model, prompt,
-                                                         options_for(c, eos));
-    const GreedyResult& rank0 = results[0][i];
-    SCOPED_TRACE("case " + std::to_string(i) + ", prompt of " + std::to_string(prompt.size()) +
-                 " tokens");
-
-    EXPECT_EQ(rank0.token_ids, expected_ids);
-    ASSERT_EQ(rank0.last_prompt_logits.size(), golden_logits.size());
-    EXPECT_LT(max_abs_diff(rank0.last_prompt_logits, single.last_prompt_logits), 1e-4);
-    EXPECT_LT(max_abs_diff(rank0.last_prompt_logits, golden_logits), 1e-3);
-    // Lockstep: every rank fed and reports the same tokens and stop reason.
-    for (int rank = 1; rank < world_size; ++rank) {
-      const GreedyResult& other = results[static_cast<std::size_t>(rank)][i];
-      EXPECT_EQ(other.token_ids, rank0.token_ids) << "rank " << rank;
-      EXPECT_EQ(other.finish_reason, rank0.finish_reason) << "rank " << rank;
-      EXPECT_TRUE(other.last_prompt_logits.empty()) << "rank " << rank;
-    }
-  }
+  expect_matches_golden_and_single_rank(name,
+                                        runtime::ParallelLayout::tensor_parallel(world_size));
 }
 
 INSTANTIATE_TEST_SUITE_P(
