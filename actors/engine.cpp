@@ -94,6 +94,7 @@ std::string number_text(double value) {
 
 void check_config(const EngineConfig& c) {
   if (c.tensor_parallel < 1) throw bad_config("tensor_parallel", "must be at least 1");
+  if (c.expert_parallel < 1) throw bad_config("expert_parallel", "must be at least 1");
   if (!(c.gpu_memory_utilization > 0.0 && c.gpu_memory_utilization <= 1.0)) {
     throw bad_config("gpu_memory_utilization",
                      "must be above 0 and at most 1 (got " +
@@ -210,7 +211,7 @@ std::string cuda_device_name(int device) {
 }
 
 DeviceKind resolve_device(const EngineConfig& config, const DeviceSettingNames& names) {
-  const int ranks = config.tensor_parallel;
+  const int ranks = config.local_ranks();
   switch (config.device) {
     case DeviceKind::cpu:
       return DeviceKind::cpu;
@@ -242,11 +243,13 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
   engine->device_ = resolve_device(config);
   engine->model_config_ = runtime::ModelConfig::load(config.model_dir);
   engine->generation_config_ = runtime::GenerationConfig::load(config.model_dir);
-  // Tensor parallelism over every rank of every node: the one layout that runs yet.
-  const auto layout = runtime::ParallelLayout::tensor_parallel(
-      config.cluster ? config.cluster->world_size() : config.tensor_parallel);
+  // One stage: tensor parallelism over every rank of a cluster's nodes, or this node's; experts
+  // over expert_parallel of them.
+  const runtime::ParallelLayout layout(
+      config.cluster ? config.cluster->world_size() : config.tensor_parallel, 1,
+      config.expert_parallel);
   runtime::ShardPlan::make(engine->model_config_, layout, layout.driver_rank());  // names misfits
-  const std::size_t driver = driver_shard(layout, config.tensor_parallel);
+  const std::size_t driver = driver_shard(layout, config.local_ranks());
   std::shared_ptr<const runtime::Tokenizer> tokenizer;
   if (std::filesystem::exists(config.model_dir / "tokenizer.json")) {
     tokenizer = std::make_shared<runtime::Tokenizer>(runtime::Tokenizer::load(config.model_dir));
@@ -265,7 +268,7 @@ std::unique_ptr<Engine> Engine::start(const EngineConfig& config) {
   engine->control_ = std::make_shared<EngineControl>();
 
   // Ranks of one group meet through one store: Gloo's rendezvous, or NCCL's unique id. The head
-  // owns global ranks 0 … tensor_parallel-1, and sends its seed base to the workers so that
+  // owns global ranks 0 … local_ranks()-1, and sends its seed base to the workers so that
   // every node samples alike.
   ShardGroup group{layout, 0, nullptr, 0};
   std::random_device entropy;

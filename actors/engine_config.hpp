@@ -39,6 +39,10 @@ inline std::optional<DeviceKind> parse_device_kind(std::string_view text) {
 struct EngineConfig {
   std::filesystem::path model_dir;
   int tensor_parallel = 1;  // shards: CPU ranks joined through Gloo, or GPUs through NCCL
+  // A mixture-of-experts model's experts placed whole over this many ranks (ParallelLayout's
+  // ep). On one node the engine runs max(tensor_parallel, expert_parallel) ranks; a cluster's
+  // ranks are the nodes' tensor_parallel added up, and ep must divide them.
+  int expert_parallel = 1;
   DeviceKind device = DeviceKind::automatic;
   // CUDA: the share of each GPU's memory tessera may fill; the KV pool gets what the weights
   // leave of it, measured after they are loaded. Range (0, 1].
@@ -60,6 +64,11 @@ struct EngineConfig {
   // node's tensor_parallel ranks are global ranks 0 … tensor_parallel-1 of cluster->world_size(),
   // and start waits for every worker before its ranks join the group.
   std::shared_ptr<ClusterHead> cluster;
+
+  // The ranks this process runs.
+  int local_ranks() const {
+    return cluster || expert_parallel < tensor_parallel ? tensor_parallel : expert_parallel;
+  }
 };
 
 }  // namespace tessera::actors

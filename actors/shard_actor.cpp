@@ -63,8 +63,8 @@ caf::error failure(const ShardState& state, const std::exception& e, const std::
 
 // Joins the group under state.store_prefix (the cluster picks a new one each time it re-forms,
 // so no key of an earlier group is ever read), leaving the current group first: after a lost
-// worker its peers may be gone. The backend must exist (NCCL runs on its stream). The layout is
-// tensor-parallel only (make_shard_configs), so the whole group is the model's tp group.
+// worker its peers may be gone. The backend must exist (NCCL runs on its stream). The layout has
+// one stage (make_shard_configs), so the whole group is the stage the model runs over.
 void join_group(ShardState& state) {
   const auto& config = state.config;
   const int world_size = config.layout.world_size();
@@ -236,6 +236,7 @@ caf::behavior shard(ShardActor* self, ShardConfig config) {
             load(state);
           } else {
             join_group(state);
+            state.model->regroup();  // its tensor-parallel subgroup belonged to the old group
           }
         } catch (const std::exception& e) {
           state.communicator.reset();

@@ -12,17 +12,18 @@ std::vector<ShardConfig> make_shard_configs(const EngineConfig& config, DeviceKi
   if (device == DeviceKind::automatic) {
     throw Error(ErrorCategory::internal, "shards need a resolved device (cpu or cuda), not auto");
   }
-  const int last_rank = group.first_rank + config.tensor_parallel - 1;
-  if (config.tensor_parallel < 1 || group.first_rank < 0 || last_rank >= layout.world_size()) {
+  const int ranks = config.local_ranks();
+  const int last_rank = group.first_rank + ranks - 1;
+  if (ranks < 1 || group.first_rank < 0 || last_rank >= layout.world_size()) {
     throw Error(ErrorCategory::invalid_argument,
-                "this node's " + std::to_string(config.tensor_parallel) +
+                "this node's " + std::to_string(ranks) +
                     " rank(s) from global rank " + std::to_string(group.first_rank) +
                     " do not fit the layout " + layout.describe());
   }
-  if (!layout.tensor_parallel_only()) {
+  if (layout.pp() != 1) {
     throw Error(ErrorCategory::unsupported,
                 "the layout " + layout.describe() +
-                    " has pipeline stages or expert groups; only tensor parallelism runs yet");
+                    " has pipeline stages; only tensor and expert parallelism run yet");
   }
   std::vector<ShardConfig> shards;
   for (int rank = group.first_rank; rank <= last_rank; ++rank) {

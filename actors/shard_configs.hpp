@@ -20,15 +20,15 @@ namespace tessera::actors {
 
 struct ShardGroup {
   runtime::ParallelLayout layout;
-  int first_rank = 0;  // the node's ranks are first_rank … first_rank + tensor_parallel - 1
+  int first_rank = 0;  // the node's ranks are first_rank … first_rank + local_ranks() - 1
   std::shared_ptr<gloo::rendezvous::Store> store;
   std::uint64_t seed_base = 0;  // the head's, sent to workers: every node samples alike
 };
 
-// One config per local rank (config.tensor_parallel of them), in rank order, computing on
+// One config per local rank (config.local_ranks() of them), in rank order, computing on
 // `device` (cpu or cuda, resolved). Throws Error(invalid_argument) when the node's ranks fall
-// outside the layout, Error(unsupported) for a layout with pipeline stages or expert groups
-// (laid out, not executed yet), Error(internal) for an unresolved device.
+// outside the layout, Error(unsupported) for a layout with pipeline stages (laid out, not
+// executed yet), Error(internal) for an unresolved device.
 std::vector<ShardConfig> make_shard_configs(const EngineConfig& config, DeviceKind device,
                                             const ShardGroup& group);
 

@@ -54,6 +54,19 @@ constexpr std::array kRows{
         .show = [](const EngineConfig& c) { return std::to_string(c.tensor_parallel); },
     },
     EngineFlagRow{
+        .flag = "--ep",
+        .field = "expert_parallel",
+        .value_name = "N",
+        .help = "Expert-parallel ranks for a mixture-of-experts model: its experts placed whole "
+                "over N ranks; this process runs max(--tp, --ep) ranks, a cluster's head places "
+                "them over N of the cluster's ranks",
+        .commands = kHeadOnly,
+        .set = [](std::string_view flag, const std::string& text, EngineConfig& c) {
+          c.expert_parallel = static_cast<int>(parse_whole_number(flag, text, 1, 1024));
+        },
+        .show = [](const EngineConfig& c) { return std::to_string(c.expert_parallel); },
+    },
+    EngineFlagRow{
         .flag = "--device",
         .field = "device",
         .value_name = "auto|cpu|cuda",

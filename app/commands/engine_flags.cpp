@@ -59,7 +59,7 @@ actors::EngineConfig parse_engine_flags(const EngineFlags& flags) {
 
 actors::EngineConfig make_engine_config(const EngineFlags& flags) {
   auto config = parse_engine_flags(flags);
-  actors::resolve_device(config, {"--device", "--tp"});  // refuses cuda that cannot be had
+  actors::resolve_device(config, {"--device", "--tp/--ep"});  // refuses cuda that cannot be had
   const auto cluster = resolve_cluster_flags(flags.cluster, config.tensor_parallel);
   config.device = net::cluster_device(cluster, config.device, "--device");
   // Every rank must cut the KV cache into blocks alike, and a head does not tell its workers its
@@ -81,16 +81,24 @@ actors::EngineConfig make_engine_config(const EngineFlags& flags) {
 std::string layout_text(const actors::EngineConfig& config) {
   if (config.cluster) {
     return std::to_string(config.tensor_parallel) + " CPU rank(s) heading a cluster of " +
-           std::to_string(config.cluster->world_size()) + " ranks (Gloo all-reduce)";
+           std::to_string(config.cluster->world_size()) + " ranks (Gloo all-reduce" +
+           (config.expert_parallel == 1
+                ? std::string(")")
+                : "; experts over " + std::to_string(config.expert_parallel) + " ranks)");
   }
-  const int ranks = config.tensor_parallel;
+  const int ranks = config.local_ranks();
+  // "tensor-parallel", or with experts spread too "tp 1 × ep 2".
+  const std::string kind =
+      config.expert_parallel == 1 ? "tensor-parallel"
+                                  : "tp " + std::to_string(config.tensor_parallel) + " × ep " +
+                                        std::to_string(config.expert_parallel);
   if (actors::resolve_device(config) == actors::DeviceKind::cpu) {
     return ranks == 1 ? "1 CPU rank"
-                      : std::to_string(ranks) + " tensor-parallel CPU ranks (Gloo all-reduce)";
+                      : std::to_string(ranks) + " " + kind + " CPU ranks (Gloo all-reduce)";
   }
   const std::string names = gpu_names(ranks);
   if (ranks == 1) return "1 CUDA GPU" + (names.empty() ? "" : " (" + names + ")");
-  return std::to_string(ranks) + " tensor-parallel GPUs (NCCL" +
+  return std::to_string(ranks) + " " + kind + " GPUs (NCCL" +
          (names.empty() ? "" : ": " + names) + ")";
 }
 

@@ -55,9 +55,9 @@ void write_logits(const std::string& path, const std::vector<float>& logits) {
 // same model directly, single rank, greedy.
 std::vector<float> prompt_logits(const GenerateOptions& options, const actors::EngineConfig& engine,
                                  const std::vector<std::int32_t>& prompt) {
-  if (engine.tensor_parallel != 1 || !options.sampling.greedy()) {
+  if (engine.local_ranks() != 1 || !options.sampling.greedy()) {
     throw Error(ErrorCategory::invalid_argument,
-                "--logits-out works with --tp 1 and --temperature 0");
+                "--logits-out works with one rank (--tp 1, --ep 1) and --temperature 0");
   }
   const auto& model_dir = engine.model_dir;
   const auto config = runtime::ModelConfig::load(model_dir);
@@ -130,6 +130,7 @@ void run_generate(const GenerateOptions& options) {
         {"completion_tokens", final.completion_tokens},
         {"backend", std::string(actors::to_string(engine->device()))},
         {"tensor_parallel", config.tensor_parallel},
+        {"expert_parallel", config.expert_parallel},
         {"time_to_first_token_seconds", first_token_seconds},
         {"decode_tokens_per_second", decode_rate},
     };

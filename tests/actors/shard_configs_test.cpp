@@ -70,6 +70,19 @@ TEST(ShardConfigs, AWorkersRanksUseItsOwnDevicesAndTheHeadsSeedBase) {
   }
 }
 
+TEST(ShardConfigs, ExpertParallelismBeyondTpRunsOneRankPerExpertRank) {
+  // --tp 1 --ep 2 on one node: two ranks, each with the whole attention and half the experts.
+  auto config = node_config(1);
+  config.expert_parallel = 2;
+  EXPECT_EQ(config.local_ranks(), 2);
+  const ShardGroup group{runtime::ParallelLayout(1, 1, 2), 0, runtime::make_in_process_store(),
+                         7};
+  const auto shards = make_shard_configs(config, DeviceKind::cpu, group);
+  ASSERT_EQ(shards.size(), 2u);
+  EXPECT_EQ(shards[1].rank, 1);
+  expect_settings_of(shards[1], config, group, DeviceKind::cpu);
+}
+
 TEST(ShardConfigs, RefusesRanksOutsideTheLayoutLayoutsThatDoNotRunAndNoDevice) {
   const auto config = node_config(4);
   ShardGroup group{runtime::ParallelLayout::tensor_parallel(8), 6, nullptr, 0};

@@ -47,6 +47,7 @@ const std::map<std::string, Example>& examples() {
                      return c.model_dir == std::filesystem::path("/models/elsewhere");
                    }, ""}},
       {"--tp", {"3", [](const EngineConfig& c) { return c.tensor_parallel == 3; }, "0"}},
+      {"--ep", {"4", [](const EngineConfig& c) { return c.expert_parallel == 4; }, "0"}},
       {"--device", {"cpu", [](const EngineConfig& c) { return c.device == actors::DeviceKind::cpu; },
                     "gpu"}},
       {"--gpu-memory-utilization",

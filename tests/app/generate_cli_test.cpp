@@ -48,6 +48,33 @@ void expect_clean_failure(const std::string& arguments, const std::string& must_
       << "stderr should mention '" << must_mention << "' but was: " << r.err;
 }
 
+// Through the engine's shard actors: --ep spreads the experts over its own ranks.
+TEST(GenerateCli, ExpertParallelRanksMatchTheGolden) {
+  for (const std::string flags : {"--tp 1 --ep 2", "--tp 2 --ep 2", "--tp 2 --ep 4"}) {
+    const std::string name = "qwen2_moe";
+    const auto golden = read_json_file(fixture_models_dir() / name / "golden.json");
+    const auto& c = golden.at("cases").at(0);
+    const auto r = run_tessera("generate " + model_flag(name) + " --device cpu " + flags +
+                               " --prompt-ids " + ids_flag(c.at("prompt_ids")) +
+                               " --max-tokens " +
+                               std::to_string(c.at("max_new_tokens").get<int>()) +
+                               " --temperature 0 --json");
+    ASSERT_EQ(r.exit_code, 0) << flags << "\n" << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out).at("token_ids"), c.at("generated_ids")) << flags;
+    EXPECT_NE(r.err.find("ep "), std::string::npos) << r.err;  // the layout line says so
+  }
+}
+
+TEST(GenerateCli, ExpertParallelismThatCannotPlaceTheExpertsIsNamed) {
+  expect_clean_failure("generate " + model_flag("qwen3_moe") + " --device cpu --ep 3 --prompt-ids 1",
+                       "8 experts (num_experts) cannot be placed evenly over 3");
+  expect_clean_failure("generate " + model_flag("llama2") + " --device cpu --ep 2 --prompt-ids 1",
+                       "has no experts");
+  expect_clean_failure("generate " + model_flag("qwen3_moe") + " --device cpu --tp 2 --ep 3 "
+                       "--prompt-ids 1", "must both divide");
+  expect_clean_failure("generate " + model_flag("qwen3_moe") + " --ep 0 --prompt-ids 1", "--ep");
+}
+
 TEST(GenerateCli, BadFlagsAreNamed) {
   const std::string model = model_flag("llama2");
   expect_clean_failure("generate " + model + " --prompt-ids 1,x,3", "--prompt-ids");

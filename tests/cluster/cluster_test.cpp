@@ -8,6 +8,7 @@
 
 #include "tests/cluster/child_process.hpp"
 #include "tests/support/fixture_models.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace tessera::testing {
 namespace {
@@ -27,6 +28,7 @@ std::string ids_text(const nlohmann::json& ids) {
 struct Cluster {
   int port = free_port();
   int head_ranks = 1;
+  int expert_ranks = 1;  // the head's --ep: experts over this many of the cluster's ranks
   std::vector<int> worker_ranks{1};
 
   int world_size() const {
@@ -65,10 +67,11 @@ struct Cluster {
 };
 
 std::vector<std::string> generate_arguments(const std::filesystem::path& model, int ranks,
-                                            const std::string& prompt_ids, int max_tokens) {
+                                            const std::string& prompt_ids, int max_tokens,
+                                            int expert_ranks = 1) {
   return {"generate", "--model", model.string(), "--device", "cpu", "--tp", std::to_string(ranks),
-          "--prompt-ids", prompt_ids, "--max-tokens", std::to_string(max_tokens),
-          "--temperature", "0", "--json"};
+          "--ep", std::to_string(expert_ranks), "--prompt-ids", prompt_ids, "--max-tokens",
+          std::to_string(max_tokens), "--temperature", "0", "--json"};
 }
 
 std::string everything(const ChildProcess& head,
@@ -88,7 +91,9 @@ nlohmann::json cluster_tokens(const Cluster& cluster, const std::filesystem::pat
     workers = cluster.workers(model);
     std::this_thread::sleep_for(300ms);
   }
-  ChildProcess head("head", generate_arguments(model, cluster.head_ranks, prompt_ids, max_tokens),
+  ChildProcess head("head",
+                    generate_arguments(model, cluster.head_ranks, prompt_ids, max_tokens,
+                                       cluster.expert_ranks),
                     cluster.head_environment());
   if (!workers_first) workers = cluster.workers(model);
   const auto code = head.wait_for(120s);
@@ -132,6 +137,16 @@ TEST(Cluster, TwoRanksPerNodeMatchTheGolden) {
   cluster.head_ranks = 2;
   cluster.worker_ranks = {2};
   for (const std::string name : {"llama2", "qwen2_bias"}) {
+    SCOPED_TRACE(name);
+    cluster.port = free_port();
+    expect_golden(cluster, name);
+  }
+}
+
+TEST(Cluster, ExpertsSpreadOverTheHeadAndAWorkerMatchTheGolden) {
+  Cluster cluster;
+  cluster.expert_ranks = 2;
+  for (const auto& name : moe_fixture_model_names()) {
     SCOPED_TRACE(name);
     cluster.port = free_port();
     expect_golden(cluster, name);
@@ -198,13 +213,18 @@ TEST(Cluster, DuplicateWorkerIdIsRefused) {
   EXPECT_TRUE(first->running()) << first->report();
 }
 
-TEST(Cluster, WorkerKilledMidGenerationFailsTheRequestWithinTwoSeconds) {
+// Streams `max_tokens` greedy tokens from a head and one worker, kills the worker once tokens
+// flow, and expects the request to fail within 2 s, naming the cause.
+void expect_a_killed_worker_fails_the_request(const std::filesystem::path& model, int max_tokens,
+                                              int expert_ranks) {
   Cluster cluster;
-  std::vector<std::string> arguments = generate_arguments(kKjvTiny, 1, "1,2,3", 480);
+  cluster.expert_ranks = expert_ranks;
+  std::vector<std::string> arguments =
+      generate_arguments(model, 1, "1,2,3", max_tokens, expert_ranks);
   arguments.erase(arguments.end() - 1);  // stream tokens instead of one JSON object at the end
   arguments.push_back("--ignore-eos");
   ChildProcess head("head", arguments, cluster.head_environment());
-  auto worker = cluster.worker(0, kKjvTiny);
+  auto worker = cluster.worker(0, model);
   ASSERT_TRUE(head.wait_for_stderr("cluster ready", 60s)) << everything(head, {});
   const auto streaming_deadline = std::chrono::steady_clock::now() + 30s;
   while (head.out().empty() && std::chrono::steady_clock::now() < streaming_deadline) {
@@ -225,6 +245,22 @@ TEST(Cluster, WorkerKilledMidGenerationFailsTheRequestWithinTwoSeconds) {
                             head.err().find("lost") != std::string::npos;
   const bool collective_noticed = head.err().find("Gloo") != std::string::npos;
   EXPECT_TRUE(link_noticed || collective_noticed) << head.report();
+}
+
+TEST(Cluster, WorkerKilledMidGenerationFailsTheRequestWithinTwoSeconds) {
+  expect_a_killed_worker_fails_the_request(kKjvTiny, 480, 1);
+}
+
+TEST(Cluster, WorkerKilledMidExpertExchangeFailsTheRequestWithinTwoSeconds) {
+  // Every step sums the experts' outputs over both processes (--ep 2). The fixture's context is
+  // widened so that the generation outlasts the kill by far (its RoPE needs no table).
+  test::ScratchDir dir;
+  const auto fixture = fixture_models_dir() / "qwen3_moe";
+  std::filesystem::copy(fixture, dir.path(), std::filesystem::copy_options::recursive);
+  auto config = read_json_file(fixture / "config.json");
+  config["max_position_embeddings"] = 8192;
+  dir.write("config.json", config.dump());
+  expect_a_killed_worker_fails_the_request(dir.path(), 8000, 2);
 }
 
 }  // namespace
