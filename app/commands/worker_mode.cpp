@@ -10,6 +10,9 @@ namespace tessera::app {
 void run_worker_mode(const EngineFlags& engine, const net::ClusterConfig& cluster) {
   auto config = make_engine_config(engine);
   config.device = net::cluster_device(cluster, config.device, "--device");
+  // The same launch line may run every node: where the experts go is the head's --ep, sent with
+  // its layout, and a worker runs its --tp ranks whatever its own --ep says.
+  config.expert_parallel = 1;
   std::fprintf(stderr, "tessera: worker %d loading %s with %d rank(s) on the CPU\n",
                cluster.worker_id, config.model_dir.c_str(), config.tensor_parallel);
   net::run_worker(config, cluster);
