@@ -119,7 +119,7 @@ __global__ void __launch_bounds__(kRouteWarps * 32)
 // combine. Pair i is token i / top_k's slot i % top_k.
 struct Grouping {
   const std::int32_t* experts = nullptr;  // [pairs]: the global expert of each pair
-  std::int32_t* offsets = nullptr;        // [count + 1]: expert c's rows are offsets[c] … offsets[c+1]-1
+  std::int32_t* offsets = nullptr;        // [count + 1]: expert c's rows from offsets[c] on
   std::int32_t* rows = nullptr;           // [pairs]: the pairs of each held expert, in pair order
   std::int32_t* tiles = nullptr;          // [2 · max_tiles]: (local expert, first row) of each tile
   std::int32_t* tile_count = nullptr;     // [1]: tiles in use

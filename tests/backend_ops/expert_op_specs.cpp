@@ -1,7 +1,7 @@
 // The expert family's specs (ExpertOps): mixture_of_experts on shapes that reach each CUDA path
 // (one token, a few tokens, many tokens per expert; widths the 16-byte loads take and ones they
 // do not; an expert-parallel slice that leaves some tokens without a held expert; exact ties in
-// the router), and scale_rows_by_sigmoid.
+// the router; x an f32 activation or a linear input, bf16 on CUDA), and scale_rows_by_sigmoid.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -22,12 +22,15 @@ using runtime::Tensor;
 // A mixture case's dims, by name.
 struct MixtureShape {
   std::int64_t tokens, hidden, features, num_experts, top_k, first, count;
-  bool ties;  // tokens 2 and 3 get router logits with exact ties (see router_logits)
+  bool ties;          // tokens 2 and 3 get router logits with exact ties (see router_logits)
+  bool linear_input;  // x comes from rms_norm into allocate_linear_input, as a layer's would
 };
+
+constexpr float kEps = 1e-5f;
 
 MixtureShape mixture_shape(const OpCase& c) {
   return {c.dims[0], c.dims[1], c.dims[2], c.dims[3], c.dims[4], c.dims[5], c.dims[6],
-          c.dims[7] != 0};
+          c.dims[7] != 0, c.dims[8] != 0};
 }
 
 bool normalized(const OpCase& c) { return c.param != 0.0f; }
@@ -64,41 +67,56 @@ HostTensor router_logits(const MixtureShape& m, std::mt19937& rng) {
 OpSpec mixture_of_experts_spec() {
   OpSpec spec;
   spec.name = "mixture_of_experts";
-  // dims {tokens, hidden, features, num_experts, top_k, first held, held count, ties};
-  // param 1: normalize the chosen weights.
+  // dims {tokens, hidden, features, num_experts, top_k, first held, held count, ties,
+  // linear input}; param 1: normalize the chosen weights.
   spec.cases = {
-      {"1 token, top-2 of 8, all held, normalized", {1, 64, 32, 8, 2, 0, 8, 0}, 1.0f},
-      {"5 tokens, top-2 of 8, experts 4…7 held, ragged widths", {5, 60, 44, 8, 2, 4, 4, 0}, 0.0f},
-      {"3 tokens, top-1 of 4, normalized", {3, 32, 16, 4, 1, 0, 4, 0}, 1.0f},
-      {"4 tokens, top-3 of 6, exact ties", {4, 32, 24, 6, 3, 0, 6, 1}, 0.0f},
-      {"64 tokens, top-4 of 16, hidden 128, features 64", {64, 128, 64, 16, 4, 0, 16, 0}, 1.0f},
-      {"20 tokens, top-2 of 8, experts 2…5 held, ragged widths", {20, 40, 24, 8, 2, 2, 4, 0},
+      {"1 token, top-2 of 8, all held, normalized", {1, 64, 32, 8, 2, 0, 8, 0, 0}, 1.0f},
+      {"5 tokens, top-2 of 8, experts 4…7 held, ragged widths", {5, 60, 44, 8, 2, 4, 4, 0, 0},
        0.0f},
-      {"80 tokens, top-2 of 4 (several tiles per expert)", {80, 32, 16, 4, 2, 0, 4, 0}, 1.0f},
+      {"3 tokens, top-1 of 4, normalized", {3, 32, 16, 4, 1, 0, 4, 0, 0}, 1.0f},
+      {"4 tokens, top-3 of 6, exact ties", {4, 32, 24, 6, 3, 0, 6, 1, 0}, 0.0f},
+      {"2 tokens, top-2 of 8, x a linear input", {2, 64, 32, 8, 2, 0, 8, 0, 1}, 1.0f},
+      {"64 tokens, top-4 of 16, hidden 128, features 64", {64, 128, 64, 16, 4, 0, 16, 0, 0},
+       1.0f},
+      {"20 tokens, top-2 of 8, experts 2…5 held, ragged widths", {20, 40, 24, 8, 2, 2, 4, 0, 0},
+       0.0f},
+      {"80 tokens, top-2 of 4 (several tiles per expert)", {80, 32, 16, 4, 2, 0, 4, 0, 0}, 1.0f},
+      {"24 tokens, top-2 of 8, x a linear input", {24, 64, 32, 8, 2, 0, 8, 0, 1}, 0.0f},
   };
   spec.generate = [](const OpCase& c, std::mt19937& rng) {
     const MixtureShape m = mixture_shape(c);
     // Scaled so each product sums to about unit size: outputs of order 1.
     const float gate_up_scale = 1.0f / std::sqrt(static_cast<float>(m.hidden));
     const float down_scale = 1.0f / std::sqrt(static_cast<float>(m.features));
-    return OpInputs{{normal(rng, {m.tokens, m.hidden}), router_logits(m, rng)},
-                    {weight(rng, {m.count * 2 * m.features, m.hidden}, gate_up_scale),
-                     weight(rng, {m.count * m.hidden, m.features}, down_scale)},
-                    {}};
+    OpInputs in{{normal(rng, {m.tokens, m.hidden}), router_logits(m, rng)},
+                {weight(rng, {m.count * 2 * m.features, m.hidden}, gate_up_scale),
+                 weight(rng, {m.count * m.hidden, m.features}, down_scale)},
+                {}};
+    if (m.linear_input) in.weights.push_back(weight(rng, {m.hidden}, 0.3f, 1.0f));  // the norm's
+    return in;
   };
   spec.run = [](Backend& b, const OpCase& c, const OpInputs&, OpTensors& t) {
     const MixtureShape m = mixture_shape(c);
     const ExpertRouting routing{m.num_experts, m.top_k, normalized(c)};
     const ExpertWeights experts{m.first, m.count, m.features, t.weights[0], t.weights[1]};
+    Tensor x = t.activations[0];
+    if (m.linear_input) {
+      x = b.allocate_linear_input({m.tokens, m.hidden});
+      b.rms_norm(t.activations[0], t.weights[2].data, kEps, 0.0f, x);
+    }
     Tensor out = b.allocate({m.tokens, m.hidden});
-    b.mixture_of_experts(t.activations[0], t.activations[1], routing, experts, out);
+    b.mixture_of_experts(x, t.activations[1], routing, experts, out);
     return std::vector<Tensor>{out};
   };
   spec.reference = [](const OpCase& c, const OpInputs& in) {
     const MixtureShape m = mixture_shape(c);
+    const std::vector<float>& given = in.activations[0].values;
+    const std::vector<float> x =
+        m.linear_input ? reference::rms_norm(given, m.hidden, in.weights[2].values, kEps, 0.0)
+                       : given;
     return std::vector<HostTensor>{
         {{m.tokens, m.hidden},
-         reference::mixture_of_experts(in.activations[0].values, m.hidden,
+         reference::mixture_of_experts(x, m.hidden,
                                        in.activations[1].values, m.num_experts, m.top_k,
                                        normalized(c), m.first, m.count, m.features,
                                        in.weights[0].values, in.weights[1].values)}};
