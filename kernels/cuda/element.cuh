@@ -1,6 +1,7 @@
 #pragma once
 // What the CUDA kernels share: conversions between a storage type (f32 or bf16) and the f32 all
-// math is done in (one element or a pair), the block size, and a block-wide sum.
+// math is done in (one element or a pair), the loads of products with bf16 weights (gemv.cu,
+// experts.cu), the block size, and a block-wide sum.
 #include <cuda_bf16.h>
 
 #include <cstdint>
@@ -26,6 +27,37 @@ __device__ inline std::uint32_t pack_bf16(float lo, float hi) {
   std::uint32_t bits;
   memcpy(&bits, &pair, sizeof bits);
   return bits;
+}
+
+// An activation as a product with bf16 weights uses it: rounded to bf16 (nearest even), so an
+// f32 activation gives what the bf16 one it would be stored as gives.
+__device__ inline float product_input(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
+__device__ inline float product_input(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+// Eight bf16 values of one 16-byte load, in f32.
+__device__ inline void unpack8(const uint4& packed, float (&out)[8]) {
+  const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&packed);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __bfloat1622float2(pairs[i]);
+    out[2 * i] = f.x;
+    out[2 * i + 1] = f.y;
+  }
+}
+
+// Activations x[0, 8) (16-byte aligned) as the product uses them: two 16-byte loads of f32,
+// rounded, or one of bf16.
+__device__ inline void load8(const float* x, float (&out)[8]) {
+  const auto* x4 = reinterpret_cast<const float4*>(x);
+  const float4 lo = __ldg(x4);
+  const float4 hi = __ldg(x4 + 1);
+  const float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+#pragma unroll
+  for (int i = 0; i < 8; ++i) out[i] = product_input(v[i]);
+}
+
+__device__ inline void load8(const __nv_bfloat16* x, float (&out)[8]) {
+  unpack8(__ldg(reinterpret_cast<const uint4*>(x)), out);
 }
 
 // Two consecutive elements, as f32.

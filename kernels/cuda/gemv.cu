@@ -13,6 +13,7 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/element.cuh"
 #include "kernels/cuda/kernels.hpp"
 #include "kernels/cuda/overlap.cuh"
 
@@ -21,40 +22,13 @@ namespace {
 
 using detail::launch_overlapped;
 using detail::let_next_kernel_start;
+using detail::load8;
+using detail::product_input;
+using detail::unpack8;
 using detail::wait_for_previous_kernel;
 
 constexpr int kWarpsPerBlock = 8;
 constexpr int kUnroll = 4;
-
-// An activation as the product uses it: rounded to bf16.
-__device__ inline float product_input(float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
-__device__ inline float product_input(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-// Eight bf16 values of one 16-byte load, in f32.
-__device__ inline void unpack8(const uint4& packed, float (&out)[8]) {
-  const auto* pairs = reinterpret_cast<const __nv_bfloat162*>(&packed);
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const float2 f = __bfloat1622float2(pairs[i]);
-    out[2 * i] = f.x;
-    out[2 * i + 1] = f.y;
-  }
-}
-
-// Activations x[0, 8) (16-byte aligned) as the product uses them: two 16-byte loads of f32,
-// rounded, or one of bf16.
-__device__ inline void load8(const float* x, float (&out)[8]) {
-  const auto* x4 = reinterpret_cast<const float4*>(x);
-  const float4 lo = __ldg(x4);
-  const float4 hi = __ldg(x4 + 1);
-  const float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
-#pragma unroll
-  for (int i = 0; i < 8; ++i) out[i] = product_input(v[i]);
-}
-
-__device__ inline void load8(const __nv_bfloat16* x, float (&out)[8]) {
-  unpack8(__ldg(reinterpret_cast<const uint4*>(x)), out);
-}
 
 // Eight bf16 weights (one 16-byte load) times elements [base, base + 8) of each activation row.
 template <int kRows, class X>

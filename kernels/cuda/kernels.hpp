@@ -6,6 +6,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tessera::kernels::cuda {
@@ -120,6 +121,45 @@ void gemv_bf16(const float* x, std::int64_t rows, std::int64_t k, const __nv_bfl
 void gemv_bf16(const __nv_bfloat16* x, std::int64_t rows, std::int64_t k,
                const __nv_bfloat16* w, std::int64_t m, const __nv_bfloat16* bias, float* out,
                cudaStream_t stream);
+
+// A mixture of experts (experts.cu): token t's router logits pick top_k of num_experts experts
+// (softmax, the largest probabilities, equal ones by lower index, optionally renormalised); the
+// held experts first … first + count - 1 run on the tokens routed to them; out[t] sums their
+// outputs times the router's weights, slot by slot. gate_up is [count·2·features, hidden] (each
+// expert's gate rows, then its up rows), down [count·hidden, features], both bf16.
+struct ExpertMixture {
+  std::int64_t tokens = 0;
+  std::int64_t hidden = 0;
+  std::int64_t num_experts = 0;
+  std::int64_t top_k = 0;
+  bool normalize = false;
+  std::int64_t first = 0;
+  std::int64_t count = 0;
+  std::int64_t features = 0;
+  const __nv_bfloat16* gate_up = nullptr;
+  const __nv_bfloat16* down = nullptr;
+};
+// The grouping kernel keeps three counters per held expert in shared memory.
+constexpr std::int64_t kMaxHeldExperts = 1024;
+// hidden and features: launch grids put their blocks of 8 outputs on the y axis (< 65536).
+constexpr std::int64_t kMaxExpertWidth = std::int64_t{1} << 18;
+// Device scratch mixture_of_experts_f32 needs for `m` (routing, grouping, the experts' outputs):
+// fixed by the shape alone, so a recorded step allocates the same every time.
+std::size_t mixture_of_experts_scratch_bytes(const ExpertMixture& m);
+// x is [tokens, hidden] f32 or bf16, router_logits [tokens, num_experts] f32, out [tokens, hidden]
+// f32; scratch holds mixture_of_experts_scratch_bytes(m) bytes, 256-byte aligned. No host
+// synchronisation and launch shapes that depend on the shape only: capturable in a CUDA graph.
+// Expects tokens·top_k, num_experts ≤ INT_MAX, count ≤ kMaxHeldExperts, hidden and features ≤
+// kMaxExpertWidth, 1 ≤ top_k ≤ num_experts (the backend checks).
+void mixture_of_experts_f32(const float* x, const float* router_logits, const ExpertMixture& m,
+                            void* scratch, float* out, cudaStream_t stream);
+void mixture_of_experts_f32(const __nv_bfloat16* x, const float* router_logits,
+                            const ExpertMixture& m, void* scratch, float* out,
+                            cudaStream_t stream);
+
+// x[r, :] *= 1 / (1 + exp(-gate[r])) for `rows` rows of `width`.
+void scale_rows_by_sigmoid_f32(float* x, std::int64_t rows, std::int64_t width, const float* gate,
+                               cudaStream_t stream);
 
 // One layer's paged keys and values as the CUDA kernels see them: the shared layout
 // (kernels/paged_kv_layer.hpp, [blocks, block_size, kv_heads, head_dim]) with the element type

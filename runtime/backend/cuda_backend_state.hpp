@@ -33,6 +33,8 @@ enum class CudaOp : int {
   rope_attention,
   gelu_tanh_mul,
   scale,
+  mixture_of_experts,
+  scale_rows_by_sigmoid,
 };
 
 // An operation's scalar arguments (eps and weight offset, a factor, a softmax scale) as the

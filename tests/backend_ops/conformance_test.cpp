@@ -73,7 +73,7 @@ TEST(OpTable, EveryOpOfTheBackendHasASpec) {
   const std::vector<std::string> expected = {
       "embedding", "rms_norm", "add_rms_norm", "qk_norm", "linear", "rope", "attention",
       "rope_attention", "silu_mul", "gelu_tanh_mul", "scale", "add", "gather_rows",
-      "argmax_rows"};
+      "argmax_rows", "mixture_of_experts", "scale_rows_by_sigmoid"};
   for (const std::string& op : expected) {
     bool found = false;
     for (const OpSpec& spec : op_specs()) found = found || spec.name == op;

@@ -64,5 +64,7 @@ struct OpSpec {
 
 // The table: every Backend op.
 const std::vector<OpSpec>& op_specs();
+// The expert family's part of the table (expert_op_specs.cpp).
+std::vector<OpSpec> expert_op_specs();
 
 }  // namespace tessera::backend_ops

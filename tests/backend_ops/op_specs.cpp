@@ -4,10 +4,11 @@
 // both sides of the GEMV threshold.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
+#include <utility>
 
 #include "tests/backend_ops/op_spec.hpp"
 #include "tests/backend_ops/reference_ops.hpp"
+#include "tests/backend_ops/spec_inputs.hpp"
 
 namespace tessera::backend_ops {
 namespace {
@@ -18,31 +19,6 @@ using runtime::ForwardBatch;
 using runtime::KvLayer;
 using runtime::SequenceInBatch;
 using runtime::Tensor;
-
-float round_to_bf16(float value) {
-  std::uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
-  std::memcpy(&value, &bits, sizeof bits);
-  return value;
-}
-
-HostTensor normal(std::mt19937& rng, std::vector<std::int64_t> shape, float scale = 1.0f) {
-  std::int64_t n = 1;
-  for (const std::int64_t d : shape) n *= d;
-  std::normal_distribution<float> dist(0.0f, scale);
-  HostTensor t{std::move(shape), std::vector<float>(static_cast<std::size_t>(n))};
-  for (float& v : t.values) v = dist(rng);
-  return t;
-}
-
-// A weight: bf16-representable values, so every backend holds exactly these.
-HostTensor weight(std::mt19937& rng, std::vector<std::int64_t> shape, float scale = 1.0f,
-                  float mean = 0.0f) {
-  HostTensor t = normal(rng, std::move(shape), scale);
-  for (float& v : t.values) v = round_to_bf16(mean + v);
-  return t;
-}
 
 // Tolerances. CUDA weights are the same bf16 values, its sums are f32 in another order, and an
 // output that only feeds a product (allocate_linear_input) is rounded to bf16: 2^-8 relative.
@@ -502,6 +478,7 @@ const std::vector<OpSpec>& op_specs() {
     s.push_back(add_spec());
     s.push_back(gather_rows_spec());
     s.push_back(argmax_rows_spec());
+    for (OpSpec& spec : expert_op_specs()) s.push_back(std::move(spec));
     return s;
   }();
   return specs;

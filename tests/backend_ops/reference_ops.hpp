@@ -2,8 +2,11 @@
 // The conformance harness's references: each op written as the plainest loops over host values,
 // in double, from the op's definition in runtime/backend/backend.hpp, sharing no code with the
 // backends or kernels.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numeric>
+#include <utility>
 #include <vector>
 
 namespace tessera::backend_ops::reference {
@@ -111,6 +114,74 @@ inline void causal_attention(const std::vector<float>& qkv, std::int64_t first, 
       }
     }
   }
+}
+
+// One token's routing (ExpertRouting): p = softmax(logits); the top_k largest p, equal values by
+// lower expert index; divided by their sum when `normalize`. Returns (expert, weight) pairs.
+inline std::vector<std::pair<std::int64_t, double>> route(const float* logits,
+                                                          std::int64_t num_experts,
+                                                          std::int64_t top_k, bool normalize) {
+  const double max_logit = *std::max_element(logits, logits + num_experts);
+  std::vector<double> p(static_cast<std::size_t>(num_experts));
+  double total = 0.0;
+  for (std::int64_t e = 0; e < num_experts; ++e) total += (p[e] = std::exp(logits[e] - max_logit));
+  std::vector<std::int64_t> order(p.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&p](std::int64_t a, std::int64_t b) {
+    return p[a] != p[b] ? p[a] > p[b] : a < b;
+  });
+  std::vector<std::pair<std::int64_t, double>> chosen;
+  double chosen_total = 0.0;
+  for (std::int64_t j = 0; j < top_k; ++j) {
+    chosen.emplace_back(order[j], p[order[j]] / total);
+    chosen_total += chosen.back().second;
+  }
+  if (normalize) {
+    for (auto& [expert, w] : chosen) w /= chosen_total;
+  }
+  return chosen;
+}
+
+// ExpertOps::mixture_of_experts: x [tokens, hidden]; gate_up [count·2·features, hidden] (each
+// held expert's gate rows, then its up rows); down [count·hidden, features]. A chosen expert
+// outside first … first + count - 1 contributes nothing.
+inline std::vector<float> mixture_of_experts(const std::vector<float>& x, std::int64_t hidden,
+                                             const std::vector<float>& logits,
+                                             std::int64_t num_experts, std::int64_t top_k,
+                                             bool normalize, std::int64_t first,
+                                             std::int64_t count, std::int64_t features,
+                                             const std::vector<float>& gate_up,
+                                             const std::vector<float>& down) {
+  const std::size_t tokens = x.size() / static_cast<std::size_t>(hidden);
+  std::vector<float> out(x.size(), 0.0f);
+  std::vector<double> activated(static_cast<std::size_t>(features));
+  for (std::size_t t = 0; t < tokens; ++t) {
+    const float* row = x.data() + t * hidden;
+    std::vector<double> sum(static_cast<std::size_t>(hidden), 0.0);
+    for (const auto& [expert, w] : route(logits.data() + t * num_experts, num_experts, top_k,
+                                         normalize)) {
+      if (expert < first || expert >= first + count) continue;
+      const std::int64_t local = expert - first;
+      for (std::int64_t f = 0; f < features; ++f) {
+        const float* gate = gate_up.data() + (local * 2 * features + f) * hidden;
+        const float* up = gate + features * hidden;
+        double g = 0.0, u = 0.0;
+        for (std::int64_t k = 0; k < hidden; ++k) {
+          g += double(gate[k]) * row[k];
+          u += double(up[k]) * row[k];
+        }
+        activated[f] = g / (1.0 + std::exp(-g)) * u;
+      }
+      for (std::int64_t o = 0; o < hidden; ++o) {
+        const float* w_row = down.data() + (local * hidden + o) * features;
+        double y = 0.0;
+        for (std::int64_t f = 0; f < features; ++f) y += double(w_row[f]) * activated[f];
+        sum[o] += w * y;
+      }
+    }
+    for (std::int64_t o = 0; o < hidden; ++o) out[t * hidden + o] = static_cast<float>(sum[o]);
+  }
+  return out;
 }
 
 }  // namespace tessera::backend_ops::reference
