@@ -19,7 +19,9 @@
 # Bench flags after `--` go to both engines: --prompt-tokens (128), --decode-steps (32),
 # --batches (1,16,64), --ttft-tokens (1024), --runs (3).
 # Environment: GPU_DECODE (default build/bench/gpu_decode), TESSERA_TIMEOUT and HF_TIMEOUT
-# (seconds each engine may take, load included; default 240 and 300).
+# (seconds each engine may take, load included; default 240 and 300), DEADLINE (seconds for the
+# whole command, default 540: an engine gets no more than what is left of it less 20 s for the
+# report, so the report is written inside a 10-minute device call).
 #
 # OUT_DIR receives moe_decode.json (the report) and each step's raw JSON and log. An engine that
 # fails or runs out of time is recorded under `errors` and the other is still reported.
@@ -57,6 +59,7 @@ model_dir=${model_dir:-/dev/shm/qwen3-30b-a3b-random${layers:+-l$layers}}
 shape_flags=(--shape qwen3-30b-a3b --out "$model_dir" ${layers:+--layers "$layers"})
 gpu_decode=${GPU_DECODE:-$root/build/bench/gpu_decode}
 mkdir -p "$out"
+rm -f "$out"/{tessera,hf}.{json,log} "$out/moe_decode.json"  # an earlier run's must not be reported
 started=$SECONDS
 say() { echo "== [$((SECONDS - started)) s] $*" >&2; }
 
@@ -86,6 +89,13 @@ errors=()
 run() {
   local name=$1 limit=$2 rc=0
   shift 2
+  local left=$(( ${DEADLINE:-540} - (SECONDS - started) - 20 ))
+  if (( left < 30 )); then
+    errors+=(--error "$name=not run: ${left} s left of DEADLINE ${DEADLINE:-540} s")
+    say "$name not run: no time left"
+    return
+  fi
+  (( limit > left )) && limit=$left
   timeout "$limit" "$@" > "$out/$name.json" 2> "$out/$name.log" || rc=$?
   cat "$out/$name.log" >&2
   if (( rc != 0 )); then
