@@ -31,7 +31,7 @@ def write_checkpoint(folder, layers):
         write_safetensors(os.path.join(folder, plan.file_name(i)), shard)
     mrc.write_json(os.path.join(folder, "config.json"), plan.config)
     mrc.write_json(os.path.join(folder, "model.safetensors.index.json"),
-                   {"metadata": {"total_size": plan.total_bytes}, "weight_map": {}})
+                   {"metadata": plan.index_metadata, "weight_map": {}})
 
 
 def stand_in(folder, body):

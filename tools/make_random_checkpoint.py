@@ -109,6 +109,9 @@ class Plan:
         self.total_bytes = sum(shapes_of.BF16_BYTES * shapes_of.numel(s) for _, s in self.tensors)
         self.config = shapes_of.config_json(a.shape, a.dims, a.std, a.config_style)
         self.generation_config = shapes_of.generation_config(a.shape)
+        # Beside HF's total_size, how the weights were drawn, so --check tells another seed apart.
+        self.index_metadata = {"total_size": self.total_bytes, "generator": "tools/make_random_checkpoint.py",
+                               "seed": a.seed, "std": a.std, "router_scale": a.router_scale}
 
     def file_name(self, index):
         return f"model-{index:05d}-of-{len(self.shards):05d}.safetensors"
@@ -143,8 +146,8 @@ def existing_checkpoint_problem(out, plan):
                 return f"{plan.file_name(i)} holds other tensors than planned"
             if os.path.getsize(path) != length:
                 return f"{plan.file_name(i)} is {os.path.getsize(path)} bytes, not {length}"
-        if index.get("metadata", {}).get("total_size") != plan.total_bytes:
-            return "the index's total_size differs"
+        if index.get("metadata") != plan.index_metadata:
+            return f"the index's metadata {index.get('metadata')} differs from {plan.index_metadata}"
     except (OSError, ValueError, KeyError, TypeError) as e:
         return str(e)
     return None
@@ -219,7 +222,7 @@ def main(argv=None):
 
     write_json(os.path.join(a.out, "config.json"), plan.config)
     write_json(os.path.join(a.out, "generation_config.json"), plan.generation_config)
-    write_json(index_path, {"metadata": {"total_size": plan.total_bytes}, "weight_map": weight_map})
+    write_json(index_path, {"metadata": plan.index_metadata, "weight_map": weight_map})
     log(f"done in {time.time() - start:.0f} s")
 
 

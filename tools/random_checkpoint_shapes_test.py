@@ -190,7 +190,7 @@ class Reuse(unittest.TestCase):
             write_safetensors(os.path.join(out, plan.file_name(i)), shard, truncate_last if last else 0)
         mrc.write_json(os.path.join(out, "config.json"), plan.config)
         mrc.write_json(os.path.join(out, "model.safetensors.index.json"),
-                       {"metadata": {"total_size": plan.total_bytes}, "weight_map": {}})
+                       {"metadata": plan.index_metadata, "weight_map": {}})
         return plan
 
     def test_complete_folder_is_reused_and_damaged_ones_are_not(self):
@@ -200,6 +200,8 @@ class Reuse(unittest.TestCase):
             self.assertIsNone(mrc.existing_checkpoint_problem(out, plan))
             other = mrc.Plan(mrc.parse_args(["--out", out] + self.FLAGS + ["--experts-per-token", "3"]))
             self.assertIn("config.json", mrc.existing_checkpoint_problem(out, other))
+            reseeded = mrc.Plan(mrc.parse_args(["--out", out] + self.FLAGS + ["--seed", "1"]))
+            self.assertIn("metadata", mrc.existing_checkpoint_problem(out, reseeded))
             fewer = mrc.Plan(mrc.parse_args(["--out", out] + self.FLAGS + ["--layers", "1"]))
             self.assertIsNotNone(mrc.existing_checkpoint_problem(out, fewer))
         with tempfile.TemporaryDirectory() as out:
