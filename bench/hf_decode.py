@@ -6,6 +6,16 @@ reads each step, timed after a warm-up) and the time to first token of one long 
 
     python3 bench/hf_decode.py --model DIR [--prompt-tokens 128] [--decode-steps 64]
                                [--batches 1,16,64] [--ttft-tokens 1024] [--runs 3]
+                               [--direct-load] [--seconds-per-batch S] [--count-experts N]
+                               [--experts-implementation NAME]
+
+For large Mixture-of-Experts models (bench/moe_decode.sh): --direct-load loads the weights straight
+onto the GPU (device_map) rather than through host memory; --seconds-per-batch caps the timed
+steps of a batch size whose steps are slow (the steps actually timed are in each row, with
+`decode_steps_capped`); --count-experts runs N more decode steps per batch size, untimed, and
+records how many distinct experts the batch's tokens selected per MoE layer (the roofline's
+`distinct experts`, measured on HF's own run). It also measures the device-to-device copy
+bandwidth the way gpu_decode does, so a roofline can be had without tessera.
 """
 import argparse
 import json
@@ -15,6 +25,8 @@ import time
 import torch
 import transformers
 from transformers import AutoModelForCausalLM
+
+from expert_counter import ExpertCounter
 
 
 def prompt_token(s, i, vocab):
@@ -49,22 +61,61 @@ class Model:
         return next_ids, out.past_key_values
 
 
-def measure_decode(m, vocab, batch, prompt, steps, runs):
+WARMUP_STEPS = 3  # as gpu_decode.cpp
+
+
+def capped_steps(steps, runs, step_seconds, budget_seconds):
+    """Steps per run so that `runs` runs take about budget_seconds (at least 2, at most steps)."""
+    if budget_seconds is None or step_seconds <= 0:
+        return steps
+    return max(2, min(steps, int(budget_seconds / (runs * step_seconds))))
+
+
+def measure_decode(m, vocab, batch, prompt, steps, runs, budget_seconds=None, expert_counter=None,
+                   counted_steps=0):
     start = time.perf_counter()
     ids, past = m.step(prompts(batch, prompt, vocab))
     prefill = time.perf_counter() - start
-    for _ in range(3):
+    for _ in range(WARMUP_STEPS):
+        start = time.perf_counter()
         ids, past = m.step(ids, past)
+        last_warmup = time.perf_counter() - start
+    timed_steps = capped_steps(steps, runs, last_warmup, budget_seconds)
     rates = []
     for _ in range(runs):
         start = time.perf_counter()
-        for _ in range(steps):
+        for _ in range(timed_steps):
             ids, past = m.step(ids, past)
-        rates.append(batch * steps / (time.perf_counter() - start))
+        rates.append(batch * timed_steps / (time.perf_counter() - start))
     rate = statistics.median(rates)
-    return {"batch": batch, "prompt_tokens": prompt, "decode_steps": steps,
-            "prefill_seconds": prefill, "decode_tokens_per_second": rate,
-            "step_milliseconds": 1e3 * batch / rate}
+    row = {"batch": batch, "prompt_tokens": prompt, "decode_steps": timed_steps,
+           "decode_steps_capped": timed_steps < steps, "prefill_seconds": prefill,
+           "decode_tokens_per_second": rate, "step_milliseconds": 1e3 * batch / rate}
+    if expert_counter is not None and counted_steps > 0:
+        expert_counter.start()
+        for _ in range(counted_steps):
+            ids, past = m.step(ids, past)
+        row["distinct_experts_per_moe_layer"] = expert_counter.stop()
+        row["distinct_experts_steps"] = counted_steps
+    return row
+
+
+def copy_bandwidth():
+    """Bytes per second of a 1 GiB device-to-device copy, read and write counted (as gpu_decode)."""
+    src = torch.ones(1 << 30, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    dst.copy_(src)
+    seconds = []
+    for _ in range(7):
+        start.record()
+        dst.copy_(src)
+        stop.record()
+        stop.synchronize()
+        seconds.append(start.elapsed_time(stop) / 1e3)
+    del src, dst
+    torch.cuda.empty_cache()
+    return 2.0 * (1 << 30) / statistics.median(seconds)
 
 
 def time_to_first_token(m, vocab, tokens, runs):
@@ -87,23 +138,53 @@ def main():
     p.add_argument("--batches", default="1,16,64")
     p.add_argument("--ttft-tokens", type=int, default=1024)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--direct-load", action="store_true",
+                   help="load the weights straight onto the GPU (device_map='cuda')")
+    p.add_argument("--seconds-per-batch", type=float, default=None,
+                   help="cap each batch size's timed steps to about this many seconds in all")
+    p.add_argument("--count-experts", type=int, default=0, metavar="N",
+                   help="N untimed decode steps per batch size counting distinct experts (MoE)")
+    p.add_argument("--experts-implementation", default=None,
+                   help="transformers' experts backend for MoE models (eager, grouped_mm, ...); "
+                        "default: transformers' own choice, which the JSON records")
     a = p.parse_args()
+    if min(a.prompt_tokens, a.decode_steps, a.ttft_tokens, a.runs) < 1:
+        p.error("--prompt-tokens, --decode-steps, --ttft-tokens and --runs must be positive")
+    if a.seconds_per_batch is not None and a.seconds_per_batch <= 0:
+        p.error("--seconds-per-batch must be positive")
+    if a.count_experts < 0:
+        p.error("--count-experts must not be negative")
+    try:
+        batches = [int(b) for b in a.batches.split(",")]
+    except ValueError:
+        p.error(f"--batches: expected comma-separated integers, got {a.batches!r}")
+    if not batches or min(batches) < 1:
+        p.error("--batches: every batch size must be positive")
 
     start = time.perf_counter()
     # transformers 5 names the argument `dtype`; 4.x `torch_dtype`.
     major = int(transformers.__version__.split(".")[0])
-    dtype_arg = {"dtype" if major >= 5 else "torch_dtype": torch.bfloat16}
-    model = AutoModelForCausalLM.from_pretrained(a.model, attn_implementation="eager",
-                                                 **dtype_arg).to("cuda").eval()
+    load_args = {"dtype" if major >= 5 else "torch_dtype": torch.bfloat16}
+    if a.direct_load:
+        load_args["device_map"] = "cuda"
+    if a.experts_implementation:
+        load_args["experts_implementation"] = a.experts_implementation
+    model = AutoModelForCausalLM.from_pretrained(a.model, attn_implementation="eager", **load_args)
+    if not a.direct_load:
+        model = model.to("cuda")
+    model.eval()
     if model.dtype != torch.bfloat16:
         raise SystemExit(f"model loaded as {model.dtype}, expected bfloat16")
     torch.cuda.synchronize()
     load_seconds = time.perf_counter() - start
     vocab = model.config.vocab_size
     m = Model(model)
+    counter = ExpertCounter(model) if a.count_experts else None
+    bandwidth = copy_bandwidth()
 
-    decode = [measure_decode(m, vocab, int(b), a.prompt_tokens, a.decode_steps, a.runs)
-              for b in a.batches.split(",")]
+    decode = [measure_decode(m, vocab, b, a.prompt_tokens, a.decode_steps, a.runs,
+                             a.seconds_per_batch, counter, a.count_experts)
+              for b in batches]
     batch1 = next((row["decode_tokens_per_second"] for row in decode if row["batch"] == 1), None)
     out = {
         "bench": "hf_decode",
@@ -112,7 +193,11 @@ def main():
         "torch_version": torch.__version__,
         "model": a.model,
         "device": torch.cuda.get_device_name(0),
+        "architecture": (model.config.architectures or [type(model).__name__])[0],
+        "experts_implementation": getattr(model.config, "_experts_implementation", None),
         "load_seconds": load_seconds,
+        "copy_bandwidth_gb_per_second": bandwidth / 1e9,
+        "seconds_per_batch_cap": a.seconds_per_batch,
         "decode": decode,
         "batch1_decode_tokens_per_second": batch1,
         "ttft_prompt_tokens": a.ttft_tokens,
