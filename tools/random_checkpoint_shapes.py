@@ -116,7 +116,7 @@ def qwen3_moe_config(dims, std, style):
     """`style` "hub": the fields as the published Qwen/Qwen3-30B-A3B config.json spells them
     (`num_experts`, `rope_theta`, `torch_dtype`); "transformers5": as transformers 5.17's
     save_pretrained writes them (`num_local_experts`, `rope_parameters`, `dtype`), the form of
-    tests/data/pending_models/qwen3_moe. transformers reads both."""
+    tests/data/models/qwen3_moe. transformers reads both."""
     config = {
         "architectures": ["Qwen3MoeForCausalLM"],
         "model_type": "qwen3_moe",

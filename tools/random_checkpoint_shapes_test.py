@@ -54,7 +54,7 @@ class Qwen3MoeShape(unittest.TestCase):
     def test_names_match_the_transformers_fixture(self):
         """Every tensor name of the qwen3_moe fixture (saved by transformers 5.17) has the form
         this plan writes, layer and expert numbers aside."""
-        fixture = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "pending_models",
+        fixture = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "models",
                                "qwen3_moe", "model.safetensors")
         header, _ = mrc.safetensors_header(fixture)
 
@@ -79,7 +79,7 @@ class Qwen3MoeShape(unittest.TestCase):
 
     def test_config_transformers5_style_matches_the_fixture_fields(self):
         c = plan_for("--shape", "qwen3-30b-a3b", "--config-style", "transformers5").config
-        fixture = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "pending_models",
+        fixture = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "models",
                                "qwen3_moe", "config.json")
         with open(fixture) as f:
             fixture_keys = set(json.load(f))
