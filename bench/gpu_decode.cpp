@@ -245,10 +245,16 @@ int main(int argc, char** argv) try {
   backend.synchronize();
   const double load_seconds = seconds_since(load_start);
   const double weight_bytes = 2.0 * static_cast<double>(model.parameter_count());
-  // A decode step reads every weight once except the embedding table, of which it reads one row
-  // per token (the KV cache it also reads is small at these context lengths).
-  const double step_bytes =
+  // A batch-1 decode step reads every weight once except the embedding table, of which it reads
+  // one row, and the experts its token does not choose: of each mixture only top_k experts (the
+  // KV cache it also reads is small at these context lengths).
+  double step_bytes =
       weight_bytes - 2.0 * static_cast<double>(config.vocab_size * config.hidden_size);
+  for (const LayerSpec& layer : config.stack.layers) {
+    if (!layer.moe) continue;
+    const double expert_bytes = 2.0 * 3.0 * static_cast<double>(config.hidden_size * layer.moe->features);
+    step_bytes -= static_cast<double>(layer.moe->num_experts - layer.moe->top_k) * expert_bytes;
+  }
   const double roofline = bandwidth / step_bytes;
   // The dtype the backend keeps keys and values in (bf16 on CUDA): what attention reads per token.
   const std::string kv_dtype(to_string(model.allocate_cache(1, kBlockSize).layers.at(0).k.dtype()));

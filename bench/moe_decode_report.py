@@ -92,8 +92,8 @@ def combine(config, tessera, hf, errors=None, date=None):
     ]
     if tessera:
         notes.append("tessera's own decode_roofline_tokens_per_second / batch1_fraction_of_roofline "
-                     "(raw, under `tessera`) count every expert's weights, a dense model's roofline: "
-                     "use roofline_fraction here instead.")
+                     "(raw, under `tessera`) are batch 1's exactly (top_k experts per mixture, no "
+                     "KV cache); roofline_fraction here covers every batch size.")
     if any(r.get("hf_decode_steps_capped") for r in rows):
         notes.append("HF's timed decode steps were capped (hf_decode_steps, --seconds-per-batch) where its "
                      "MoE steps are slow; its tokens/s are medians over fewer steps there.")
