@@ -374,6 +374,14 @@ std::optional<Failure> Engine::validate(const GenerateRequest& r) const {
                                                    : "the KV pool's capacity of ") +
                                     std::to_string(limit) + " tokens");
   }
+  for (std::size_t i = 0; i < r.stop_token_ids.size(); ++i) {
+    const auto id = r.stop_token_ids[i];
+    if (id < 0 || id >= vocab) {
+      return refuse("stop_token_ids", "stop_token_ids[" + std::to_string(i) + "]: token id " +
+                                          std::to_string(id) + " is outside the vocabulary (0 to " +
+                                          std::to_string(vocab - 1) + ")");
+    }
+  }
   for (std::size_t i = 0; i < r.stop.size(); ++i) {
     if (r.stop[i].empty()) return refuse("stop", "stop[" + std::to_string(i) + "]: must not be empty");
   }

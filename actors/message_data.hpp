@@ -93,6 +93,8 @@ struct RequestStart {
   std::vector<std::string> stop;
   bool skip_special_tokens = true;
   bool logprobs = false;
+  std::vector<std::int32_t> stop_token_ids{};  // the ending token's text is dropped ...
+  bool include_stop_str_in_output = false;   // ... unless this; and stop strings are kept
 };
 
 // What the scheduler reports about its pool and queues.

@@ -22,7 +22,7 @@ namespace tessera::actors {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, GenerateRequest& x) {
   return f(caf::meta::type_name("GenerateRequest"), x.prompt, x.sampling, x.max_tokens, x.stop,
-           x.ignore_eos, x.skip_special_tokens);
+           x.ignore_eos, x.skip_special_tokens, x.stop_token_ids, x.include_stop_str_in_output);
 }
 
 template <class Inspector>
@@ -71,7 +71,7 @@ typename Inspector::result_type inspect(Inspector& f, SamplerBatch& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RequestStart& x) {
   return f(caf::meta::type_name("RequestStart"), x.id, x.prompt_tokens, x.stop,
-           x.skip_special_tokens, x.logprobs);
+           x.skip_special_tokens, x.logprobs, x.stop_token_ids, x.include_stop_str_in_output);
 }
 
 template <class Inspector>

@@ -18,6 +18,10 @@ struct GenerateRequest {
   std::vector<std::string> stop;      // stop strings (need a tokenizer)
   bool ignore_eos = false;            // keep generating past the model's EOS ids
   bool skip_special_tokens = true;    // leave special tokens out of the text
+  // Ids that end generation as EOS does (ignore_eos does not apply to them); the token's text
+  // is left out unless include_stop_str_in_output.
+  std::vector<std::int32_t> stop_token_ids{};
+  bool include_stop_str_in_output = false;  // keep the stop string (or stop token) in the text
 };
 
 // One or more generated tokens and the text that became final with them. Text that could still

@@ -15,6 +15,7 @@ struct RequestState {
   runtime::SamplingParams params;
   std::int64_t max_tokens = 1;
   bool ignore_eos = false;
+  std::vector<std::int32_t> stop_token_ids;  // end the sequence as EOS does, ignore_eos or not
 
   std::vector<std::int32_t> block_table;
   std::int64_t blocks_sent = 0;   // entries of block_table the shards hold from earlier steps

@@ -1,5 +1,6 @@
 #include "actors/sampler_actor.hpp"
 
+#include <algorithm>
 #include <caf/all.hpp>
 #include <optional>
 #include <unordered_map>
@@ -19,7 +20,17 @@ struct Stream {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   bool logprobs = false;
+  std::vector<std::int32_t> stop_token_ids;
+  bool include_stop = false;  // include_stop_str_in_output
 };
+
+// Whether `token` ended its sequence as one of the request's stop token ids and, as vLLM does,
+// its text is to be left out.
+bool drops_stop_token(const Stream& stream, std::int32_t token, const FinishedSequence* end) {
+  return end != nullptr && end->reason == "stop" && !stream.include_stop &&
+         std::find(stream.stop_token_ids.begin(), stream.stop_token_ids.end(), token) !=
+             stream.stop_token_ids.end();
+}
 
 struct SamplerState {
   SamplerConfig config;
@@ -83,7 +94,11 @@ void on_batch(SamplerActor* self, const SamplerBatch& batch) {
     ++stream.completion_tokens;
     bool stopped = false;
     try {
-      stopped = add_text(stream, token.id, last, event.text);
+      const auto* finished = end == ending.end() ? nullptr : end->second;
+      const auto text_token = drops_stop_token(stream, token.id, finished)
+                                  ? std::nullopt
+                                  : std::optional<std::int32_t>(token.id);
+      stopped = add_text(stream, text_token, last, event.text);
     } catch (const std::exception& e) {
       stream.sink->token(event);
       self->send(self->state.scheduler, finished_atom::value, token.seq_id);
@@ -111,8 +126,14 @@ caf::behavior sampler(SamplerActor* self, SamplerConfig config) {
   return {
       [=](init_atom, caf::actor& scheduler) { self->state.scheduler = std::move(scheduler); },
       [=](start_atom, RequestStart& start, RequestSinkPtr& sink) {
-        Stream stream{std::move(sink), nullptr, StopMatcher(std::move(start.stop)),
-                      start.prompt_tokens, 0, start.logprobs};
+        Stream stream{std::move(sink),
+                      nullptr,
+                      StopMatcher(std::move(start.stop), start.include_stop_str_in_output),
+                      start.prompt_tokens,
+                      0,
+                      start.logprobs,
+                      std::move(start.stop_token_ids),
+                      start.include_stop_str_in_output};
         if (self->state.config.tokenizer) {
           stream.detokenizer = std::make_unique<runtime::StreamingDetokenizer>(
               *self->state.config.tokenizer, start.skip_special_tokens);

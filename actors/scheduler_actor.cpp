@@ -117,6 +117,7 @@ RequestState to_state(std::uint64_t id, GenerateRequest& request) {
   seq.params = request.sampling;
   seq.max_tokens = request.max_tokens;
   seq.ignore_eos = request.ignore_eos;
+  seq.stop_token_ids = request.stop_token_ids;
   return seq;
 }
 
@@ -129,7 +130,8 @@ caf::behavior scheduler(SchedulerActor* self, SchedulerConfig config) {
       [=](submit_atom, std::uint64_t id, GenerateRequest& request, RequestSinkPtr& sink) {
         auto& state = self->state;
         RequestStart start{id, static_cast<std::int64_t>(request.prompt.size()), request.stop,
-                           request.skip_special_tokens, request.sampling.logprobs};
+                           request.skip_special_tokens, request.sampling.logprobs,
+                           request.stop_token_ids, request.include_stop_str_in_output};
         self->send(state.config.sampler, start_atom::value, std::move(start), sink);
         if (state.stopping) {
           send_to_sampler(self, {{}, {{id, "cancelled", shutting_down()}}});

@@ -186,7 +186,9 @@ StepPlanner::Outcome StepPlanner::on_result(const StepResult& result) {
     seq.generated.push_back(token.id);
     outcome.accepted.push_back(token);
     const char* reason = nullptr;
-    if (!seq.ignore_eos && is_eos(token.id)) {
+    const bool stop_token = std::find(seq.stop_token_ids.begin(), seq.stop_token_ids.end(),
+                                      token.id) != seq.stop_token_ids.end();
+    if (stop_token || (!seq.ignore_eos && is_eos(token.id))) {
       reason = "stop";
     } else if (std::ssize(seq.generated) >= seq.max_tokens) {
       reason = "length";

@@ -16,11 +16,19 @@ StopMatcher::Pushed StopMatcher::push(std::string_view text) {
     pending_.clear();
     return out;
   }
-  // The earliest complete stop string ends the stream.
+  // The earliest complete stop string ends the stream; of two starting there, the shorter one,
+  // which a token-by-token stream would have completed first.
   std::size_t first = std::string::npos;
-  for (const auto& stop : stops_) first = std::min(first, pending_.find(stop));
+  std::size_t length = 0;
+  for (const auto& stop : stops_) {
+    const auto at = pending_.find(stop);
+    if (at < first || (at == first && at != std::string::npos && stop.size() < length)) {
+      first = at;
+      length = stop.size();
+    }
+  }
   if (first != std::string::npos) {
-    out.text = pending_.substr(0, first);
+    out.text = pending_.substr(0, first + (include_stop_ ? length : 0));
     out.stopped = stopped_ = true;
     pending_.clear();
     return out;

@@ -108,8 +108,10 @@ void join_text_parts(Json& messages) {
   }
 }
 
+}  // namespace
+
 // Checked, then moved out of the body: a conversation is not copied.
-Json chat_messages(Json& body) {
+Json read_chat_messages(Json& body) {
   const auto it = body.find("messages");
   if (it == body.end() || it->is_null()) throw bad_field("messages", "is required");
   if (!it->is_array() || it->empty()) throw bad_field("messages", "must be a non-empty array");
@@ -136,34 +138,61 @@ Json chat_messages(Json& body) {
   return messages;
 }
 
-// vLLM's extras that shape how the template renders the conversation.
-void read_template_options(const Json& body, ApiRequest& request) {
-  request.add_generation_prompt = boolean(body, "add_generation_prompt").value_or(true);
+Json read_chat_template_kwargs(const Json& body) {
   const Json* kwargs = find(body, "chat_template_kwargs");
-  if (!kwargs) return;
+  if (!kwargs) return Json::object();
   if (!kwargs->is_object()) throw bad_field("chat_template_kwargs", "must be an object");
-  // What the service sets itself, and tools, which would make the model call tools that no one
-  // parses out of its answer.
-  static const char* const reserved[] = {"messages", "add_generation_prompt", "bos_token",
-                                         "eos_token", "tools", "documents"};
+  // What the service sets itself, the functions every template may call (a value of the same
+  // name would hide them), and tools, which would make the model call tools that no one parses
+  // out of its answer.
+  static const char* const reserved[] = {"messages",      "add_generation_prompt", "bos_token",
+                                         "eos_token",     "tools",                 "documents",
+                                         "raise_exception", "strftime_now",        "namespace",
+                                         "dict",          "range"};
   for (const char* key : reserved) {
     if (kwargs->contains(key)) {
-      throw bad_field(std::string("chat_template_kwargs.") + key, "may not be set here");
+      throw bad_field(std::string("chat_template_kwargs.") + key,
+                      "may not be set here: tessera sets it itself");
     }
   }
-  request.template_kwargs = *kwargs;
+  return *kwargs;
 }
 
-std::vector<std::int32_t> token_ids(const Json& array) {
+std::vector<std::int32_t> read_token_ids(const Json& value, const std::string& field, bool allow_empty) {
+  if (!value.is_array()) throw bad_field(field, "must be an array of token ids");
+  if (value.empty() && !allow_empty) throw bad_field(field, "must hold at least one token id");
   std::vector<std::int32_t> ids;
-  for (const auto& item : array) {
-    if (!item.is_number_integer() || item.get<std::int64_t>() < 0 ||
-        item.get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
-      throw bad_field("prompt", "token ids must be non-negative integers");
+  ids.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto& item = value[i];
+    constexpr auto kMax = std::numeric_limits<std::int32_t>::max();
+    const bool valid = item.is_number_unsigned() ? item.get<std::uint64_t>() <= std::uint64_t{kMax}
+                       : item.is_number_integer() ? item.get<std::int64_t>() >= 0 && item.get<std::int64_t>() <= kMax
+                                                  : false;
+    if (!valid) {
+      throw bad_field(field, "token ids must be non-negative 32-bit integers (item " + std::to_string(i) +
+                                 " is " + item.dump() + ")");
     }
     ids.push_back(static_cast<std::int32_t>(item.get<std::int64_t>()));
   }
   return ids;
+}
+
+namespace {
+
+// vLLM's extras that shape how the template renders the conversation.
+void read_template_options(const Json& body, ApiRequest& request) {
+  request.add_generation_prompt = boolean(body, "add_generation_prompt").value_or(true);
+  request.template_kwargs = read_chat_template_kwargs(body);
+}
+
+// vLLM's extras for where generation stops.
+void read_stop_options(const Json& body, ApiRequest& request) {
+  request.stop = stop_strings(body);
+  if (const Json* ids = find(body, "stop_token_ids")) {
+    request.stop_token_ids = read_token_ids(*ids, "stop_token_ids", /*allow_empty=*/true);
+  }
+  request.include_stop_str_in_output = boolean(body, "include_stop_str_in_output").value_or(false);
 }
 
 // A string, an array of token ids, or a batch of one of either (the API allows batches; a
@@ -178,7 +207,7 @@ void read_prompt(const Json& body, ApiRequest& request) {
   if (prompt->is_string()) {
     request.prompt_text = prompt->get<std::string>();
   } else if (prompt->is_array() && !prompt->empty() && (*prompt)[0].is_number()) {
-    request.prompt_ids = token_ids(*prompt);
+    request.prompt_ids = read_token_ids(*prompt, "prompt", /*allow_empty=*/false);
     request.prompt_is_ids = true;
   } else if (prompt->is_array() && prompt->size() > 1) {
     throw bad_field("prompt", "only one prompt per request is supported");
@@ -250,7 +279,7 @@ ApiRequest parse_api_request(Json body, Endpoint endpoint) {
     request.model = model->get<std::string>();
   }
   if (endpoint == Endpoint::chat) {
-    request.messages = chat_messages(body);
+    request.messages = read_chat_messages(body);
     read_template_options(body, request);
     request.max_tokens = integer(body, "max_completion_tokens", 1, std::numeric_limits<std::int64_t>::max());
     if (request.max_tokens) request.max_tokens_field = "max_completion_tokens";
@@ -266,7 +295,7 @@ ApiRequest parse_api_request(Json body, Endpoint endpoint) {
   if (const auto best_of = integer(body, "best_of", 1, 128); best_of && *best_of != 1) {
     throw bad_field("best_of", "only best_of = 1 is supported");
   }
-  request.stop = stop_strings(body);
+  read_stop_options(body, request);
   request.stream = boolean(body, "stream").value_or(false);
   if (const Json* options = find(body, "stream_options")) {
     if (!options->is_object()) throw bad_field("stream_options", "must be an object");

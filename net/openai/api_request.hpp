@@ -32,12 +32,24 @@ struct ApiRequest {
   bool include_usage = false;
   bool ignore_eos = false;
   bool skip_special_tokens = true;
+  std::vector<std::int32_t> stop_token_ids;  // vLLM's: ids that end generation as EOS does
+  bool include_stop_str_in_output = false;   // vLLM's: keep the stop string in the text
 };
 
 // Throws ApiError for a body that is not a JSON object or holds a bad field, or that asks for
 // something tessera does not do (see unsupported_parameters.hpp). Takes the body by value so
 // that the messages move out of it instead of being copied.
 ApiRequest parse_api_request(nlohmann::ordered_json body, Endpoint endpoint);
+
+// The pieces shared with /tokenize, each throwing ApiError (400) naming its field:
+// `messages`, checked and moved out of the body, text parts joined into one string;
+nlohmann::ordered_json read_chat_messages(nlohmann::ordered_json& body);
+// `chat_template_kwargs`: an object (empty when absent) whose keys are none of the variables
+// tessera sets itself;
+nlohmann::ordered_json read_chat_template_kwargs(const nlohmann::ordered_json& body);
+// `field` as an array of token ids (each a non-negative 32-bit integer; `allow_empty` or not).
+std::vector<std::int32_t> read_token_ids(const nlohmann::ordered_json& value, const std::string& field,
+                                         bool allow_empty);
 
 // The same from the body's text, parsed with bounded nesting: text that is not JSON, nests too
 // deep or holds a number beyond a double (1e400) is an ApiError (400) naming the request body.

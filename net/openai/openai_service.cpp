@@ -40,15 +40,6 @@ std::string path_of(const HttpRequest& request) {
   return target.substr(0, target.find('?'));
 }
 
-// A client told "busy" should come back, and soon: requests finish in seconds.
-constexpr const char* kRetryAfterSeconds = "1";
-
-void respond_json(Responder& responder, unsigned status, const OrderedJson& body,
-                  HttpHeaders headers = {}) {
-  responder.respond(status, kJson, body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace),
-                    std::move(headers));
-}
-
 // The answer to the exception being handled: whatever went wrong, it ends this request alone.
 void respond_exception(Responder& responder, const std::string& what_request) noexcept {
   try {
@@ -85,6 +76,11 @@ bool method_allowed(http::verb method, const char* allowed) {
 }
 
 }  // namespace
+
+void respond_json(Responder& responder, unsigned status, const OrderedJson& body, HttpHeaders headers) {
+  responder.respond(status, kJson, body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace),
+                    std::move(headers));
+}
 
 void respond_error(Responder& responder, const ApiError& error) {
   HttpHeaders headers(error.headers.begin(), error.headers.end());
@@ -306,7 +302,13 @@ void OpenAiService::route(HttpRequest& request, const std::shared_ptr<Responder>
     if (allow(kGetMethods)) respond_metrics(*responder);
     return;
   }
-  if (path.rfind("/v1/", 0) == 0 && !authorised(request)) {
+  if (path == "/version") {
+    if (allow(kGetMethods)) respond_version(*responder);
+    return;
+  }
+  // The tokenizer endpoints use the model as the API does: they need the key too.
+  const bool tokenizer_route = path == "/tokenize" || path == "/detokenize";
+  if ((path.rfind("/v1/", 0) == 0 || tokenizer_route) && !authorised(request)) {
     respond_error(*responder, ApiError(401, "a valid API key is needed: send Authorization: Bearer <key>",
                                        "", "invalid_request_error", "invalid_api_key"));
     return;
@@ -322,69 +324,23 @@ void OpenAiService::route(HttpRequest& request, const std::shared_ptr<Responder>
   if (path == "/v1/chat/completions" || path == "/v1/completions") {
     if (!allow(kPostMethods)) return;
     // The responder is shared, not moved: if complete() throws, handle() still answers with it.
-    complete(std::move(request), path == "/v1/chat/completions" ? Endpoint::chat : Endpoint::completion,
-             responder);
+    const auto endpoint = path == "/v1/chat/completions" ? Endpoint::chat : Endpoint::completion;
+    offload(std::move(request), responder,
+            [this, endpoint](const HttpRequest& body, const std::shared_ptr<Responder>& answer) {
+              prepare(body, endpoint, answer);
+            });
+    return;
+  }
+  if (tokenizer_route) {
+    if (!allow(kPostMethods)) return;
+    const bool to_tokens = path == "/tokenize";
+    offload(std::move(request), responder,
+            [this, to_tokens](const HttpRequest& body, const std::shared_ptr<Responder>& answer) {
+              to_tokens ? tokenize(body, *answer) : detokenize(body, *answer);
+            });
     return;
   }
   respond_error(*responder, ApiError(404, "no route for " + path, "", "invalid_request_error", "not_found"));
-}
-
-void OpenAiService::respond_model(Responder& responder, const std::string& id) const {
-  if (id != options_.model_id) {
-    throw ApiError(404, "the model '" + id + "' does not exist; this server serves '" + options_.model_id + "'",
-                   "model", "invalid_request_error", "model_not_found");
-  }
-  respond_json(responder, 200,
-               {{"id", options_.model_id}, {"object", "model"}, {"created", created_}, {"owned_by", "tessera"}});
-}
-
-void OpenAiService::respond_models(Responder& responder) const {
-  OrderedJson model = {{"id", options_.model_id}, {"object", "model"}, {"created", created_}, {"owned_by", "tessera"}};
-  respond_json(responder, 200, {{"object", "list"}, {"data", OrderedJson::array({model})}});
-}
-
-// 503 while shutting down, and on a cluster head while it is degraded: which worker is missing
-// and since when, so that a load balancer stops sending and an operator sees what to restart.
-void OpenAiService::respond_health(Responder& responder) const {
-  if (shutting_down_) {
-    respond_json(responder, 503, {{"status", "shutting_down"}}, {{"Retry-After", kRetryAfterSeconds}});
-    return;
-  }
-  const auto health = engine_.health();
-  if (health.healthy) {
-    respond_json(responder, 200, {{"status", "ok"}});
-    return;
-  }
-  const auto now = actors::SystemClock::now();
-  const auto seconds_since = [&](actors::SystemClock::time_point since) {
-    return std::chrono::duration<double>(now - since).count();
-  };
-  OrderedJson missing = OrderedJson::array();
-  for (const auto& worker : health.missing) {
-    missing.push_back({{"worker_id", worker.worker_id},
-                       {"name", worker.name},
-                       {"since", actors::utc_text(worker.since)},
-                       {"seconds", seconds_since(worker.since)},
-                       {"reason", worker.reason}});
-  }
-  respond_json(responder, 503,
-               {{"status", health.state},
-                {"reason", health.reason},
-                {"missing_workers", std::move(missing)},
-                {"degraded_since", actors::utc_text(health.degraded_since)},
-                {"degraded_seconds", seconds_since(health.degraded_since)}},
-               {{"Retry-After", kRetryAfterSeconds}});
-}
-
-void OpenAiService::respond_metrics(Responder& responder) const {
-  actors::EngineStats stats;
-  try {
-    stats = engine_.stats();
-  } catch (const Error& e) {
-    respond_error(responder, ApiError(503, e.what()));
-    return;
-  }
-  responder.respond(200, "text/plain; version=0.0.4", metrics_.render(stats, engine_.health()));
 }
 
 std::string OpenAiService::token_text(std::int32_t id) const {
@@ -404,19 +360,28 @@ std::vector<std::int32_t> OpenAiService::prompt_tokens(const ApiRequest& api) co
       refuse_what_cannot_fit(api.prompt_text.size(), field);
       return tokenizer_->encode(api.prompt_text, true);
     }
-    if (!chat_template_) throw ApiError(400, "chat is unavailable: " + chat_template_problem_, "messages");
-    if (!template_renders_tool_calls_) {
-      if (const auto tool_field = tool_use_in_history(api.messages)) {
-        throw bad_field(*tool_field, "tool calls and tool results cannot be given to this model: its "
-                                     "chat template does not render tool calls");
-      }
-    }
     // The rendered template holds its special tokens already, as with HF's apply_chat_template.
-    const std::string text = chat_template_->render(api.messages, api.add_generation_prompt, api.template_kwargs);
+    const std::string text = render_chat(api.messages, api.add_generation_prompt, api.template_kwargs);
     refuse_what_cannot_fit(text.size(), field);
     return tokenizer_->encode(text, false);
   } catch (const Error& e) {
     throw ApiError(400, e.what(), field);
+  }
+}
+
+std::string OpenAiService::render_chat(const OrderedJson& messages, bool add_generation_prompt,
+                                       const OrderedJson& template_kwargs) const {
+  if (!chat_template_) throw ApiError(400, "chat is unavailable: " + chat_template_problem_, "messages");
+  if (!template_renders_tool_calls_) {
+    if (const auto tool_field = tool_use_in_history(messages)) {
+      throw bad_field(*tool_field, "tool calls and tool results cannot be given to this model: its "
+                                   "chat template does not render tool calls");
+    }
+  }
+  try {
+    return chat_template_->render(messages, add_generation_prompt, template_kwargs);
+  } catch (const Error& e) {
+    throw ApiError(400, e.what(), "messages");
   }
 }
 
@@ -449,13 +414,14 @@ void OpenAiService::check_room(const ApiRequest& api, std::size_t prompt_tokens)
 
 // On the I/O thread only what is cheap: the request moves to a prompt worker, or is refused
 // with 429 when too many already wait for one.
-void OpenAiService::complete(HttpRequest&& request, Endpoint endpoint, std::shared_ptr<Responder> responder) {
+void OpenAiService::offload(HttpRequest&& request, std::shared_ptr<Responder> responder, Work work) {
   if (shutting_down_) throw ApiError(503, "the server is shutting down");
   // std::function needs a copyable task; the body itself is never copied.
   auto shared = std::make_shared<HttpRequest>(std::move(request));
-  const bool queued = prompt_workers_.try_post([this, shared, endpoint, responder] {
+  const bool queued = prompt_workers_.try_post([this, shared, responder, work = std::move(work)] {
     try {
-      prepare(*shared, endpoint, responder);
+      if (shutting_down_) throw ApiError(503, "the server is shutting down");
+      work(*shared, responder);
     } catch (...) {
       respond_exception(*responder, request_name(*shared));
     }
@@ -472,11 +438,7 @@ void OpenAiService::prepare(const HttpRequest& request, Endpoint endpoint,
   generation->arrival = Clock::now();
   if (shutting_down_) throw ApiError(503, "the server is shutting down");
   ApiRequest api = read_api_request(request.body(), endpoint);
-  if (!api.model.empty() && api.model != options_.model_id) {
-    throw ApiError(404, "the model '" + api.model + "' does not exist; this server serves '" +
-                            options_.model_id + "'",
-                   "model", "invalid_request_error", "model_not_found");
-  }
+  check_model(api.model);
   actors::GenerateRequest generate;
   generate.prompt = prompt_tokens(api);
   check_room(api, generate.prompt.size());
@@ -484,6 +446,8 @@ void OpenAiService::prepare(const HttpRequest& request, Endpoint endpoint,
   generate.sampling = api.sampling;
   generate.stop = api.stop;
   generate.ignore_eos = api.ignore_eos;
+  generate.stop_token_ids = api.stop_token_ids;
+  generate.include_stop_str_in_output = api.include_stop_str_in_output;
   generate.skip_special_tokens = api.skip_special_tokens;
   if (in_flight_.fetch_add(1) >= engine_.config().max_running + options_.max_queue) {
     --in_flight_;

@@ -7,6 +7,7 @@
 // on the HTTP I/O threads; no exception thrown while answering one request reaches the server.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "net/openai/api_error.hpp"
 #include "net/openai/api_key.hpp"
 #include "net/openai/api_request.hpp"
+#include "net/openai/api_response.hpp"
 #include "net/openai/metrics.hpp"
 #include "net/openai/prompt_bound.hpp"
 #include "net/openai/prompt_workers.hpp"
@@ -54,13 +56,25 @@ class OpenAiService {
  private:
   struct Generation;
   void route(HttpRequest& request, const std::shared_ptr<Responder>& responder);
-  void complete(HttpRequest&& request, Endpoint endpoint, std::shared_ptr<Responder> responder);
+  // Moves `work` to a prompt worker (429 when too many wait): what parses a body or tokenizes.
+  using Work = std::function<void(const HttpRequest&, const std::shared_ptr<Responder>&)>;
+  void offload(HttpRequest&& request, std::shared_ptr<Responder> responder, Work work);
   // On a prompt worker: reads the body, tokenizes the prompt and submits it to the engine.
   void prepare(const HttpRequest& request, Endpoint endpoint, std::shared_ptr<Responder> responder);
   std::vector<std::int32_t> prompt_tokens(const ApiRequest& request) const;
+  // The conversation through the chat template (a 400 naming messages when it cannot be).
+  std::string render_chat(const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                          const nlohmann::ordered_json& template_kwargs) const;
+  // 404 model_not_found unless `model` is empty or the served model.
+  void check_model(const std::string& model) const;
+  // POST /tokenize and /detokenize (openai_service_tokenize.cpp), on a prompt worker.
+  void tokenize(const HttpRequest& request, Responder& responder) const;
+  void detokenize(const HttpRequest& request, Responder& responder) const;
+  void respond_version(Responder& responder) const;
   void refuse_what_cannot_fit(std::size_t prompt_bytes, const std::string& field) const;
   void check_room(const ApiRequest& request, std::size_t prompt_tokens) const;
   std::string token_text(std::int32_t id) const;
+  OrderedJson model_json() const;
   void respond_models(Responder& responder) const;
   void respond_metrics(Responder& responder) const;
   void respond_health(Responder& responder) const;
@@ -84,7 +98,13 @@ class OpenAiService {
   PromptWorkers prompt_workers_;  // last: stopped before anything its tasks use goes away
 };
 
+// A client told "busy" (429, 503) should come back, and soon: requests finish in seconds.
+inline constexpr const char* kRetryAfterSeconds = "1";
+
 // The OpenAI error body for `error`, with its status.
 void respond_error(Responder& responder, const ApiError& error);
+// `body` as application/json.
+void respond_json(Responder& responder, unsigned status, const OrderedJson& body,
+                  HttpHeaders headers = {});
 
 }  // namespace tessera::net

@@ -216,6 +216,9 @@ TEST(Engine, InvalidRequestsGetErrorsNamingTheField) {
   auto stop = greedy({1}, 4);
   stop.stop = {"x"};
   EXPECT_NE(error_of(stop).find("stop"), std::string::npos);  // no tokenizer in the fixture
+  auto stop_id = greedy({1}, 4);
+  stop_id.stop_token_ids = {3, 256};  // the fixture's vocabulary is 256 ids
+  EXPECT_NE(error_of(stop_id).find("stop_token_ids[1]"), std::string::npos);
   // Good requests beside bad ones are unaffected.
   auto good = engine->submit(greedy({215, 247, 181, 72, 236}, 3)).wait_for(kDeadline);
   ASSERT_TRUE(good.has_value());

@@ -68,6 +68,12 @@ TEST(Messages, GenerateRequest) {
   EXPECT_EQ(back.stop, r.stop);
   EXPECT_TRUE(back.ignore_eos);
   EXPECT_FALSE(back.skip_special_tokens);
+  EXPECT_TRUE(back.stop_token_ids.empty());
+  r.stop_token_ids = {7, 11};
+  r.include_stop_str_in_output = true;
+  back = round_trip(r);
+  EXPECT_EQ(back.stop_token_ids, r.stop_token_ids);
+  EXPECT_TRUE(back.include_stop_str_in_output);
 }
 
 TEST(Messages, StepPlanWithSequences) {

@@ -79,6 +79,41 @@ TEST_F(SamplerActorTest, StopStringCutsTextAndEndsTheSequence) {
   EXPECT_TRUE(told);
 }
 
+// As vLLM: the text of a stop token id is left out, unless include_stop_str_in_output.
+TEST_F(SamplerActorTest, AStopTokenIdsTextIsLeftOutUnlessIncluded) {
+  for (const bool include : {false, true}) {
+    Recorder rec;
+    const std::uint64_t id = include ? 11 : 10;
+    auto sink = rec.sink(id);
+    self_->send(sampler_, start_atom::value,
+                RequestStart{id, 3, {}, true, false, {4}, include}, sink);
+    self_->send(sampler_, tokens(id, {0, 1}));
+    auto last = tokens(id, {4});  // "c", which the scheduler ended the sequence on
+    last.finished.push_back({id, "stop", {}});
+    self_->send(sampler_, last);
+    auto final = sink->wait_for(5s);
+    ASSERT_TRUE(final.has_value());
+    EXPECT_EQ(final->finish_reason, "stop");
+    EXPECT_EQ(final->completion_tokens, 3);
+    std::string text;
+    for (const auto& t : rec.texts) text += t;
+    EXPECT_EQ(text, include ? "abc" : "ab") << "include_stop_str_in_output " << include;
+  }
+}
+
+TEST_F(SamplerActorTest, AnIncludedStopStringIsDelivered) {
+  Recorder rec;
+  auto sink = rec.sink(12);
+  self_->send(sampler_, start_atom::value, RequestStart{12, 3, {"b c"}, true, false, {}, true}, sink);
+  for (auto id : {0, 1, 3, 4, 0}) self_->send(sampler_, tokens(12, {id}));
+  auto final = sink->wait_for(5s);
+  ASSERT_TRUE(final.has_value());
+  EXPECT_EQ(final->finish_reason, "stop");
+  std::string text;
+  for (const auto& t : rec.texts) text += t;
+  EXPECT_EQ(text, "ab c");
+}
+
 TEST_F(SamplerActorTest, HeldTextIsReleasedAtTheEndAndSpecialsSkipped) {
   Recorder rec;
   auto sink = rec.sink(2);

@@ -191,6 +191,22 @@ TEST(StepPlanner, EosAndLengthFinishSequences) {
   EXPECT_EQ(p.free_blocks(), 64);
 }
 
+TEST(StepPlanner, StopTokenIdsFinishSequencesEvenWhenEosIsIgnored) {
+  StepPlanner p(config(64, 4, 100));
+  auto ignoring = seq(1, 3);
+  ignoring.ignore_eos = true;
+  ignoring.stop_token_ids = {9};
+  p.submit(ignoring);
+  auto plan = p.plan();
+  auto out = p.on_result(answer(plan, 2));  // the EOS id, ignored
+  EXPECT_TRUE(out.finished.empty());
+  plan = p.plan();
+  out = p.on_result(answer(plan, 9));
+  ASSERT_EQ(out.finished.size(), 1u);
+  EXPECT_EQ(out.finished[0].reason, "stop");
+  EXPECT_EQ(out.accepted.size(), 1u) << "the stop token is generated, as EOS is";
+}
+
 TEST(StepPlanner, TokensOfRemovedSequencesAreDiscarded) {
   StepPlanner p(config(64, 4, 100));
   p.submit(seq(1, 3));

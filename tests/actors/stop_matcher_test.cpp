@@ -30,6 +30,23 @@ TEST(StopMatcher, EarliestStopWins) {
   EXPECT_EQ(r.text, "a");
 }
 
+TEST(StopMatcher, IncludedStopIsDeliveredAndNothingAfterIt) {
+  StopMatcher m({"END"}, /*include_stop=*/true);
+  EXPECT_EQ(m.push("hello E").text, "hello ");
+  EXPECT_EQ(m.push("N").text, "");
+  auto r = m.push("Dx");
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(r.text, "END");  // the stop string, but not the "x" after it
+  EXPECT_EQ(m.flush(), "");
+}
+
+TEST(StopMatcher, IncludedStopOfTwoStartingTogetherIsTheShorter) {
+  StopMatcher m({"bcd", "bc"}, /*include_stop=*/true);
+  auto r = m.push("abcde");
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(r.text, "abc");
+}
+
 TEST(StopMatcher, NoStopsPassesEverything) {
   StopMatcher m({});
   EXPECT_EQ(m.push("abc").text, "abc");

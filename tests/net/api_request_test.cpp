@@ -217,10 +217,8 @@ TEST(ApiRequest, ParametersThatWouldChangeTheAnswerAreRefusedByName) {
       {"guided_decoding_backend", "xgrammar"},
       {"structured_outputs", {{"regex", "a"}}},
       {"min_tokens", 3},
-      {"stop_token_ids", Json::array({2})},
       {"allowed_token_ids", Json::array({1, 2})},
       {"bad_words", Json::array({"x"})},
-      {"include_stop_str_in_output", true},
       {"echo", true},
       {"suffix", "end"},
       {"audio", {{"voice", "alloy"}}},
@@ -255,6 +253,38 @@ TEST(ApiRequest, NeutralValuesOfThoseParametersPass) {
                         {"echo", false}};
   EXPECT_NO_THROW(chat(neutral));
   EXPECT_NO_THROW(completion(neutral));
+}
+
+TEST(ApiRequest, StopOptionsAreRead) {
+  for (const auto endpoint : {Endpoint::chat, Endpoint::completion}) {
+    const Json body = endpoint == Endpoint::chat
+                          ? Json{{"messages", Json::array({{{"role", "user"}, {"content", "hi"}}})}}
+                          : Json{{"prompt", "hi"}};
+    const auto plain = parse_api_request(body, endpoint);
+    EXPECT_TRUE(plain.stop_token_ids.empty());
+    EXPECT_FALSE(plain.include_stop_str_in_output);
+    Json with = body;
+    with.update({{"stop_token_ids", Json::array({5, 0, 7})}, {"include_stop_str_in_output", true}});
+    const auto r = parse_api_request(with, endpoint);
+    EXPECT_EQ(r.stop_token_ids, (std::vector<std::int32_t>{5, 0, 7}));
+    EXPECT_TRUE(r.include_stop_str_in_output);
+    expect_bad({{"stop_token_ids", 5}}, "stop_token_ids", endpoint);
+    expect_bad({{"stop_token_ids", Json::array({1, -1})}}, "stop_token_ids", endpoint);
+    expect_bad({{"stop_token_ids", Json::array({1, 2.5})}}, "stop_token_ids", endpoint);
+    expect_bad({{"stop_token_ids", Json::array({"1"})}}, "stop_token_ids", endpoint);
+    expect_bad({{"stop_token_ids", Json::array({Json(std::uint64_t{1} << 40)})}}, "stop_token_ids", endpoint);
+    expect_bad({{"include_stop_str_in_output", "yes"}}, "include_stop_str_in_output", endpoint);
+  }
+}
+
+TEST(ApiRequest, TemplateKwargsMayNotHideWhatTesseraSets) {
+  for (const char* key : {"add_generation_prompt", "bos_token", "eos_token", "documents",
+                          "raise_exception", "strftime_now", "namespace", "dict", "range"}) {
+    expect_bad({{"chat_template_kwargs", {{key, 1}}}}, std::string("chat_template_kwargs.") + key);
+  }
+  expect_bad({{"chat_template_kwargs", Json::array({1})}}, "chat_template_kwargs");
+  expect_bad({{"chat_template_kwargs", "enable_thinking"}}, "chat_template_kwargs");
+  EXPECT_EQ(chat({{"chat_template_kwargs", nullptr}}).template_kwargs, Json::object());
 }
 
 TEST(ApiRequest, TemplateOptionsAreRead) {

@@ -99,12 +99,13 @@ export class Server {
   }
 }
 
-// Starts `tessera serve --model DIR --port 0 ARGS...` and resolves once it has printed both its
-// listening line (which carries the real port) and its ready line.
-export async function startServer({ args = [], env = {}, readyTimeoutMs = 120000 } = {}) {
+// Starts `tessera serve --model DIR --port 0 ARGS...` (DIR the bundled model unless `modelDir`)
+// and resolves once it has printed both its listening line (which carries the real port) and its
+// ready line.
+export async function startServer({ args = [], env = {}, readyTimeoutMs = 120000, modelDir = config.modelDir } = {}) {
   // A key in the test runner's own environment must not guard servers started without one.
   const { TESSERA_API_KEY: _inherited, ...inherited } = process.env;
-  const child = spawn(config.binary, ['serve', '--model', config.modelDir, '--port', '0', ...args], {
+  const child = spawn(config.binary, ['serve', '--model', modelDir, '--port', '0', ...args], {
     env: { ...inherited, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
