@@ -168,6 +168,7 @@ describe('vLLM extensions against tessera serve', () => {
     const { id, k } = pickStopToken();
     const before = cliDetokenize(ref.token_ids.slice(0, k), true);
     const through = cliDetokenize(ref.token_ids.slice(0, k + 1), true);
+    assert.notEqual(through, before, 'the stop token has text of its own');
     for (const include of [false, true]) {
       const body = { model: modelId, prompt: PROMPT, max_tokens: 32, ...GREEDY, stop_token_ids: [id], include_stop_str_in_output: include };
       const response = await client.completions.create(body);
