@@ -323,7 +323,7 @@ void OpenAiService::route(HttpRequest& request, const std::shared_ptr<Responder>
   }
   if (path == "/v1/chat/completions" || path == "/v1/completions") {
     if (!allow(kPostMethods)) return;
-    // The responder is shared, not moved: if complete() throws, handle() still answers with it.
+    // The responder is shared, not moved: if offload() throws, handle() still answers with it.
     const auto endpoint = path == "/v1/chat/completions" ? Endpoint::chat : Endpoint::completion;
     offload(std::move(request), responder,
             [this, endpoint](const HttpRequest& body, const std::shared_ptr<Responder>& answer) {
