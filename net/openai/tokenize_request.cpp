@@ -40,10 +40,19 @@ bool read_boolean(const Json& body, const char* field, bool absent) {
   return value->get<bool>();
 }
 
+// vLLM's /tokenize fields tessera does not act on: refused by name rather than ignored.
+void refuse_unsupported(const Json& body) {
+  for (const char* field : {"return_token_strs", "tools", "continue_final_message", "chat_template",
+                            "mm_processor_kwargs"}) {
+    if (body.contains(field)) throw bad_field(field, "is not supported by tessera's /tokenize");
+  }
+}
+
 }  // namespace
 
 TokenizeRequest read_tokenize_request(std::string_view text) {
   Json body = read_object(text);
+  refuse_unsupported(body);
   TokenizeRequest request;
   request.model = read_model(body);
   const Json* prompt = find(body, "prompt");

@@ -73,6 +73,12 @@ TEST(TokenizeRequest, BadFieldsAreNamed) {
   expect_bad_tokenize({{"messages", kMessages}, {"chat_template_kwargs", 3}}, "chat_template_kwargs");
   expect_bad_tokenize({{"messages", kMessages}, {"chat_template_kwargs", {{"messages", Json::array()}}}},
                       "chat_template_kwargs.messages");
+  // vLLM's fields that tessera does not act on are refused, not ignored.
+  expect_bad_tokenize({{"prompt", "x"}, {"return_token_strs", true}}, "return_token_strs");
+  expect_bad_tokenize({{"messages", kMessages}, {"tools", Json::array()}}, "tools");
+  expect_bad_tokenize({{"messages", kMessages}, {"chat_template", "{{ 1 }}"}}, "chat_template");
+  expect_bad_tokenize({{"messages", kMessages}, {"continue_final_message", true}},
+                      "continue_final_message");
   EXPECT_EQ(error_of(read_tokenize_request, Json::array({1})).status, 400u);
   EXPECT_EQ(error_of(read_tokenize_request, "a string").status, 400u);
   try {
