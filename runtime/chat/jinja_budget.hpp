@@ -60,6 +60,12 @@ const RenderLimits& current_limits();
 // Charges work to the current render, if any.
 void charge_steps(std::uint64_t n);
 inline void charge_scan(std::size_t bytes) { charge_steps(bytes >> 8); }  // a step per 256 bytes
+// Splitting text into lines decodes every code point and allocates every line, far more work
+// per byte than a scan: a step per 16 bytes and one per line (indent on a growing text in a loop
+// would otherwise do quadratic work within the step limit).
+inline void charge_lines(std::size_t bytes, std::size_t lines) {
+  charge_steps((bytes >> 4) + lines);
+}
 // Refuse a result over max_string_bytes / max_list_length, naming the limit.
 void check_string_size(std::size_t bytes);
 void check_list_size(std::size_t items);

@@ -73,6 +73,7 @@ std::string indent_text(const std::string& s, const std::string& pad, bool first
   std::size_t max_lines = current_limits().max_list_length;
   std::vector<std::string> lines = py_splitlines(s + "\n", max_lines);
   check_list_size(lines.size());
+  charge_lines(s.size(), lines.size());
   std::string out;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (i) out += "\n";

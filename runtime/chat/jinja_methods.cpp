@@ -160,6 +160,7 @@ Value string_method(const Value& self, const std::string& name, const CallArgs& 
     List out;
     std::vector<std::string> lines = py_splitlines(s, current_limits().max_list_length);
     check_list_size(lines.size());
+    charge_lines(s.size(), lines.size());
     for (auto& line : lines) out.emplace_back(std::move(line));
     return Value::list(std::move(out));
   }

@@ -132,6 +132,14 @@ TEST(JinjaLimits, NoExponentialOrQuadraticWork) {
                "{% set ns.a = [ns.a, ns.a] %}{% set ns.b = [ns.b, ns.b] %}{% endfor %}{{ ns.a == ns.b }}",
                quick);
   EXPECT_NE(e.find("max_steps"), std::string::npos) << e;
+  // Splitting into lines is charged a step per line: indent on a text that grows in a loop did
+  // quadratic work (a fuzzer input took 42 s under ASan) within a budget that charged bytes only.
+  RenderLimits few;
+  few.max_steps = 900;
+  for (const char* lines : {"{{ ('a\\n' * 1000) | indent(2) }}", "{{ ('a\\n' * 1000).splitlines() | length }}"}) {
+    e = error_of(lines, few);
+    EXPECT_NE(e.find("max_steps"), std::string::npos) << lines << ": " << e;
+  }
   // Each dict() merged into a linearly searched dict: cubic.
   EXPECT_EQ(render("{% set ns = namespace(d={}) %}{% for i in range(3000) %}{% set ns.d = dict(ns.d, {i: i}) %}"
                    "{% endfor %}{{ ns.d | length }} {{ ns.d[2999] }}"),
