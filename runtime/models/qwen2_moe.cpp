@@ -2,11 +2,13 @@
 // experts whose top-k weights are renormalised only with norm_topk_prob, plus a shared expert
 // every token passes through, scaled by a sigmoid gate.
 #include <cstddef>
+#include <optional>
 
 #include "runtime/model/config_json.hpp"
 #include "runtime/model/model_config.hpp"
 #include "runtime/model/model_config_limits.hpp"
 #include "runtime/models/architecture.hpp"
+#include "runtime/models/hf_names.hpp"
 #include "runtime/models/llama_family.hpp"
 #include "runtime/models/moe_fields.hpp"
 #include "runtime/models/qwen_moe.hpp"
@@ -33,22 +35,18 @@ class Qwen2Moe final : public Architecture {
     const std::int64_t shared_features =
         root.opt_size("shared_expert_intermediate_size", config_limits::kMaxIntermediateSize)
             .value_or(5632);
-    const auto sparse = qwen_sparse_layers(root, cfg.num_hidden_layers);
-    std::int64_t sparse_layers = 0;
+    place_qwen_experts(root, cfg, fields);
     for (std::int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
-      if (!sparse[static_cast<std::size_t>(i)]) continue;
-      ++sparse_layers;
-      MoeSpec moe = qwen_moe_layer(fields, i);
+      std::optional<MoeSpec>& moe = cfg.stack.layers[static_cast<std::size_t>(i)].moe;
+      if (!moe) continue;
       SharedExpertSpec shared;
       shared.mlp = {hf_names::layer(i, "mlp.shared_expert.gate_proj"),
                     hf_names::layer(i, "mlp.shared_expert.up_proj"),
                     hf_names::layer(i, "mlp.shared_expert.down_proj"), false, Activation::silu,
                     shared_features};
       shared.gate = hf_names::layer(i, "mlp.shared_expert_gate");
-      moe.shared_expert = std::move(shared);
-      cfg.stack.layers[static_cast<std::size_t>(i)].moe = std::move(moe);
+      moe->shared_expert = std::move(shared);
     }
-    check_expert_parameters(root, cfg, fields, sparse_layers);
   }
 };
 

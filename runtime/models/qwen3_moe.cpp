@@ -1,8 +1,6 @@
 // Qwen3-MoE (Qwen3-30B-A3B, Qwen3-235B-A22B): Qwen3's attention (q/k norms); in its sparse
 // layers a mixture of experts without a shared expert, renormalised with norm_topk_prob; the
 // layers of mlp_only_layers keep a dense MLP.
-#include <cstddef>
-
 #include "runtime/model/config_json.hpp"
 #include "runtime/model/model_config.hpp"
 #include "runtime/models/architecture.hpp"
@@ -26,14 +24,7 @@ class Qwen3Moe final : public Architecture {
         root, {"num_experts", "num_local_experts", "moe_intermediate_size"},
         {.num_experts = 128, .top_k = 8, .features = 768, .normalize_top_k = false},
         /*read_normalize=*/true);
-    const auto sparse = qwen_sparse_layers(root, cfg.num_hidden_layers);
-    std::int64_t sparse_layers = 0;
-    for (std::int64_t i = 0; i < cfg.num_hidden_layers; ++i) {
-      if (!sparse[static_cast<std::size_t>(i)]) continue;
-      ++sparse_layers;
-      cfg.stack.layers[static_cast<std::size_t>(i)].moe = qwen_moe_layer(fields, i);
-    }
-    check_expert_parameters(root, cfg, fields, sparse_layers);
+    place_qwen_experts(root, cfg, fields);
   }
 };
 
